@@ -1,0 +1,1 @@
+"""The Gorgias REST API client."""

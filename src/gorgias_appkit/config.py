@@ -1,0 +1,231 @@
+"""Settings: one frozen record, parsed from a string mapping, every problem reported at once.
+
+The library never reads ``os.environ`` itself; :meth:`KitSettings.from_mapping` takes whatever
+mapping the entry point hands it (the environment, ``app.config``, a test dict). Stdlib only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from urllib.parse import urlsplit
+
+from .accounts import DEFAULT_URL_TEMPLATE
+from .accounts import UrlTemplate
+from .accounts import is_loopback_host
+from .accounts import parse_account
+from .errors import ConfigError
+from .errors import InvalidAccount
+from .redact import Secret
+
+# Granular scopes a typical app needs (gorgias-platform.md §2); `offline` gives a refresh
+# token, `openid` an id_token we can check. `write:all` is deprecated and refused.
+DEFAULT_SCOPES = (
+    "openid",
+    "email",
+    "profile",
+    "offline",
+    "account:read",
+    "users:read",
+    "customers:read",
+    "tickets:read",
+    "tickets:write",
+    "integrations:read",
+    "integrations:write",
+)
+CALLBACK_PATH = "/oauth/callback"
+MODES = ("production", "development")
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+ID_TOKEN_JWKS_MODES = ("discover", "off")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KitSettings:
+    """Everything the kit needs to run; defaults are the documented defaults."""
+
+    client_id: str
+    client_secret: Secret
+    app_url: str
+    database_url: str
+    encryption_keys: tuple[Secret, ...]
+    url_template: UrlTemplate = field(default_factory=lambda: UrlTemplate(DEFAULT_URL_TEMPLATE))
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    secret_key: Secret | None = None
+    mode: str = "production"
+    allowed_accounts: frozenset[str] = frozenset()
+    refresh_leeway: float = 300.0
+    state_ttl: float = 600.0
+    default_token_lifetime: float = 86400.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    token_auth_method: str = "client_secret_basic"
+    id_token_jwks: str = "discover"
+    id_token_leeway: float = 120.0
+
+    @property
+    def redirect_uri(self) -> str:
+        """The exact redirect_uri sent in both the authorize and the token request."""
+        return self.app_url + CALLBACK_PATH
+
+    @property
+    def is_development(self) -> bool:
+        """Development mode allows generated keys and plain-http loopback app URLs."""
+        return self.mode == "development"
+
+    @property
+    def offline_access(self) -> bool:
+        """Whether a refresh token will be requested (SEC-19)."""
+        return "offline" in self.scopes
+
+    def account_allowed(self, account: str) -> bool:
+        """Tell whether installs into ``account`` are enabled (empty list: all accounts)."""
+        return not self.allowed_accounts or account in self.allowed_accounts
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> KitSettings:
+        """Parse ``GORGIAS_*`` string values; raise one :class:`ConfigError` listing all problems."""
+        parser = _Parser(values)
+        settings = parser.build()
+        if parser.problems:
+            raise ConfigError(parser.problems)
+        assert settings is not None
+        return settings
+
+
+class _Parser:
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.problems: list[str] = []
+
+    def get(self, name: str, default: str = "") -> str:
+        raw = self.values.get(name)
+        return default if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+    def required(self, name: str) -> str:
+        value = self.get(name)
+        if not value:
+            self.problems.append(f"{name} is required")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self.get(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number of seconds, got {raw!r}")
+            return default
+        if value < minimum:
+            self.problems.append(f"{name} must be at least {minimum:g}")
+            return default
+        return value
+
+    def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.get(name, default).lower()
+        if value not in options:
+            self.problems.append(f"{name} must be one of {', '.join(options)}, got {value!r}")
+            return default
+        return value
+
+    def build(self) -> KitSettings | None:
+        mode = self.choice("GORGIAS_MODE", "production", MODES)
+        client_id = self.required("GORGIAS_CLIENT_ID")
+        client_secret = self.required("GORGIAS_CLIENT_SECRET")
+        app_url = self.app_url(mode)
+        template = self.template()
+        scopes = self.scopes()
+        database_url = self.get("GORGIAS_DATABASE_URL")
+        if not database_url:
+            self.problems.append("GORGIAS_DATABASE_URL is required (the app sets a default)")
+        keys = self.keys(mode)
+        secret_key = self.get("GORGIAS_SECRET_KEY")
+        if secret_key and len(secret_key) < 32:
+            self.problems.append("GORGIAS_SECRET_KEY must be at least 32 characters")
+        return KitSettings(
+            client_id=client_id,
+            client_secret=Secret(client_secret),
+            app_url=app_url,
+            database_url=database_url,
+            encryption_keys=keys,
+            url_template=template,
+            scopes=scopes,
+            secret_key=Secret(secret_key) if secret_key else None,
+            mode=mode,
+            allowed_accounts=self.allowed(),
+            refresh_leeway=self.number("GORGIAS_REFRESH_LEEWAY", 300.0),
+            state_ttl=self.number("GORGIAS_STATE_TTL", 600.0, minimum=30.0),
+            default_token_lifetime=self.number("GORGIAS_DEFAULT_TOKEN_LIFETIME", 86400.0, minimum=60),
+            connect_timeout=self.number("GORGIAS_CONNECT_TIMEOUT", 5.0, minimum=0.1),
+            read_timeout=self.number("GORGIAS_READ_TIMEOUT", 15.0, minimum=0.1),
+            token_auth_method=self.choice(
+                "GORGIAS_TOKEN_AUTH_METHOD", "client_secret_basic", TOKEN_AUTH_METHODS
+            ),
+            id_token_jwks=self.choice("GORGIAS_ID_TOKEN_JWKS", "discover", ID_TOKEN_JWKS_MODES),
+        )
+
+    def app_url(self, mode: str) -> str:
+        raw = self.required("GORGIAS_APP_URL")
+        if not raw:
+            return ""
+        parts = urlsplit(raw)
+        host = parts.hostname or ""
+        if parts.scheme not in ("https", "http") or not host:
+            self.problems.append(f"GORGIAS_APP_URL must be an absolute https URL, got {raw!r}")
+        elif parts.scheme == "http" and not is_loopback_host(host):
+            self.problems.append("GORGIAS_APP_URL must use https (http only for loopback hosts)")
+        if parts.query or parts.fragment or parts.username:
+            self.problems.append("GORGIAS_APP_URL must not contain a query, fragment or user info")
+        return raw.rstrip("/")
+
+    def template(self) -> UrlTemplate:
+        try:
+            return UrlTemplate.parse(self.get("GORGIAS_URL_TEMPLATE", DEFAULT_URL_TEMPLATE))
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return UrlTemplate(DEFAULT_URL_TEMPLATE)
+
+    def scopes(self) -> tuple[str, ...]:
+        raw = self.get("GORGIAS_SCOPES")
+        if not raw:
+            return DEFAULT_SCOPES
+        scopes = tuple(dict.fromkeys(raw.replace(",", " ").split()))
+        if "write:all" in scopes:
+            self.problems.append("GORGIAS_SCOPES must not contain the deprecated 'write:all'")
+        return scopes
+
+    def keys(self, mode: str) -> tuple[Secret, ...]:
+        raw = self.get("GORGIAS_ENCRYPTION_KEYS")
+        if not raw:
+            self.problems.append(
+                "GORGIAS_ENCRYPTION_KEYS is required: generate one with "
+                "`gorgias-appkit keys generate`"
+            )
+            return ()
+        keys = []
+        for index, item in enumerate(raw.split(","), start=1):
+            item = item.strip()
+            try:
+                decoded = base64.urlsafe_b64decode(item.encode())
+            except (binascii.Error, ValueError):
+                decoded = b""
+            if len(decoded) != 32:
+                self.problems.append(
+                    f"GORGIAS_ENCRYPTION_KEYS key #{index} is not 32 bytes of urlsafe base64"
+                )
+                continue
+            keys.append(Secret(item))
+        return tuple(keys)
+
+    def allowed(self) -> frozenset[str]:
+        raw = self.get("GORGIAS_ALLOWED_ACCOUNTS")
+        names = set()
+        for item in raw.replace(",", " ").split():
+            try:
+                names.add(parse_account(item))
+            except InvalidAccount:
+                self.problems.append(f"GORGIAS_ALLOWED_ACCOUNTS: {item!r} is not a subdomain")
+        return frozenset(names)

@@ -1,0 +1,195 @@
+"""OAuthClient: the token, revocation and discovery calls over an injected ``httpx.Client``.
+
+Every call has timeouts, never follows a redirect (a 3xx is an error, so the client secret can
+only reach the validated account's endpoint: SEC-02), and is retried only where it is safe:
+- code exchange: only when the request never left (connect errors); anything after that is
+  :class:`ExchangeOutcomeUnknown` because codes are single-use (REL-06);
+- refresh: 5xx/429/connect errors back off with jitter and honour ``Retry-After`` (REL-04); a lost
+  response is retried once with the same refresh token (REL-03); ``invalid_grant`` never (REL-05).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from ..accounts import UrlTemplate
+from ..backoff import Backoff
+from ..backoff import parse_retry_after
+from ..clock import Clock
+from ..errors import ExchangeOutcomeUnknown
+from ..errors import InvalidGrant
+from ..errors import OAuthError
+from ..errors import TokenEndpointError
+from ..redact import Secret
+from . import protocol
+from .protocol import TokenResponse
+
+log = logging.getLogger("gorgias_appkit.oauth")
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_LOST = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
+         httpx.WriteError)
+
+
+@dataclass
+class OAuthClient:
+    """Calls one app's token, revocation and discovery endpoints for any validated account."""
+
+    http: httpx.Client
+    urls: UrlTemplate
+    client_id: str
+    client_secret: Secret
+    clock: Clock
+    auth_method: str = "client_secret_basic"
+    default_lifetime: float = 86400.0
+    backoff: Backoff = Backoff()
+
+    def __repr__(self) -> str:
+        return f"OAuthClient(client_id={self.client_id!r}, urls={self.urls.template!r})"
+
+    # -- grants ----------------------------------------------------------------------------
+    def exchange_code(
+        self, account: str, *, code: Secret, code_verifier: Secret, redirect_uri: str
+    ) -> TokenResponse:
+        """Exchange an authorization code exactly once (RFC 6749 §4.1.3)."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code.reveal(),
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier.reveal(),
+        }
+        for attempt in (1, 2, 3):
+            sent_at = self.clock.now()
+            try:
+                response = self._post(account, "/oauth/token", form)
+            except _NOT_SENT as exc:
+                if attempt == 3:
+                    raise TokenEndpointError(f"cannot reach {account}'s token endpoint") from exc
+                self.clock.sleep(self.backoff.delay(attempt))
+                continue
+            except httpx.TransportError as exc:
+                raise ExchangeOutcomeUnknown(
+                    "the code exchange was interrupted; restart the install"
+                ) from exc
+            return self._token_result(response, sent_at=sent_at, previous=None)
+        raise AssertionError("unreachable")
+
+    def refresh(self, account: str, *, refresh_token: Secret) -> TokenResponse:
+        """Refresh an access token with retries that cannot burn the refresh token."""
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token.reveal()}
+        started = time.monotonic()
+        lost_once = False
+        attempt = 0
+        while True:
+            attempt += 1
+            sent_at = self.clock.now()
+            try:
+                response = self._post(account, "/oauth/token", form)
+                return self._token_result(response, sent_at=sent_at, previous=refresh_token)
+            except _NOT_SENT as exc:
+                error: TokenEndpointError = TokenEndpointError(
+                    f"cannot reach {account}'s token endpoint"
+                )
+                error.__cause__ = exc
+            except httpx.TransportError as exc:
+                if lost_once:  # REL-03: one retry with the same token, never a loop
+                    raise TokenEndpointError(f"{account}'s refresh response was lost twice") from exc
+                lost_once = True
+                log.warning("refresh response lost; retrying once", extra={"account": account})
+                continue
+            except TokenEndpointError as exc:
+                if not exc.transient:
+                    raise
+                error = exc
+            elapsed = time.monotonic() - started
+            wait = self.backoff.delay(attempt, retry_after=error.retry_after)
+            if attempt >= self.backoff.max_attempts or elapsed + wait > self.backoff.deadline:
+                raise error
+            log.info(
+                "token endpoint retry %d in %.1fs (%s)", attempt, wait, error.status_code or "io",
+                extra={"account": account},
+            )
+            self.clock.sleep(wait)
+
+    def revoke(self, account: str, *, token: Secret, hint: str = "refresh_token") -> None:
+        """Revoke ``token`` (RFC 7009); a 200 means done, even for an unknown token."""
+        try:
+            response = self._post(
+                account, "/oauth/revoke", {"token": token.reveal(), "token_type_hint": hint}
+            )
+        except httpx.TransportError as exc:
+            raise TokenEndpointError(f"cannot reach {account}'s revocation endpoint") from exc
+        if response.status_code == 200:
+            return
+        raise self._failure(response, what="revocation endpoint")
+
+    # -- reads -----------------------------------------------------------------------------
+    def get_json(self, url: str, *, bearer: Secret | None = None) -> tuple[int, object]:
+        """GET a JSON document on an account's host (discovery, JWKS, /api/account)."""
+        headers = {"Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer.reveal()}"
+        try:
+            response = self.http.get(url, headers=headers, follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise TokenEndpointError("cannot reach the account's server") from exc
+        return response.status_code, _json_or_none(response)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _post(self, account: str, path: str, form: dict[str, str]) -> httpx.Response:
+        url = self.urls.endpoint(account, path)
+        headers = {"Accept": "application/json"}
+        if self.auth_method == "client_secret_post":
+            form = {**form, "client_id": self.client_id,
+                    "client_secret": self.client_secret.reveal()}
+        else:
+            headers["Authorization"] = protocol.basic_auth_header(
+                self.client_id, self.client_secret
+            )
+        return self.http.post(url, data=form, headers=headers, follow_redirects=False)
+
+    def _token_result(
+        self, response: httpx.Response, *, sent_at: datetime, previous: Secret | None
+    ) -> TokenResponse:
+        if response.status_code != 200:
+            raise self._failure(response, what="token endpoint")
+        body = _json_or_none(response)
+        return protocol.parse_token_response(
+            body, sent_at=sent_at, default_lifetime=self.default_lifetime,
+            previous_refresh_token=previous,
+        )
+
+    def _failure(self, response: httpx.Response, *, what: str) -> OAuthError:
+        status = response.status_code
+        if 300 <= status < 400:
+            return TokenEndpointError(
+                f"the {what} answered a redirect, which is never followed", status_code=status,
+                transient=False,
+            )
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self.clock.now())
+            return TokenEndpointError(
+                f"the {what} answered {status}", status_code=status, retry_after=retry_after
+            )
+        error = protocol.parse_error_body(_json_or_none(response), status)
+        if isinstance(error, InvalidGrant):
+            return error
+        if error.error == "server_error":
+            return TokenEndpointError(
+                f"the {what} answered {status}", status_code=status, transient=False
+            )
+        return error
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        body: object = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, Mapping | list) else None

@@ -1,0 +1,196 @@
+"""InstallFlow: begin an install (authorize redirect) and complete it (callback → stored tokens).
+
+Framework-free: the web layer hands in the raw query mapping and the browser-binding cookie
+value; this module decides. Order of checks in :meth:`InstallFlow.complete` (each failure stops
+before any token request, except where noted):
+
+1. parse the callback's shape; a missing state is :class:`InvalidState`;
+2. consume the state (single use: deleted even if a later check fails, SEC-03);
+3. expiry, then the browser binding;
+4. ``iss`` equals the issuer stored with the state, when present (RFC 9207, SEC-05);
+5. an ``error`` answer becomes :class:`AccessDenied` / :class:`OAuthError`;
+6. exchange the code at the **stored** account's token endpoint (never one named by the callback);
+7. validate the id_token (nonce before any token is used, SEC-06/07);
+8. confirm the account with ``GET /api/account`` (SEC-18), then store atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from ..accounts import parse_account
+from ..clock import Clock
+from ..config import KitSettings
+from ..errors import AccountMismatch
+from ..errors import InvalidAccount
+from ..errors import InvalidState
+from ..errors import InvalidTokenResponse
+from ..errors import OAuthError
+from ..redact import Secret
+from ..store.base import Installation
+from ..store.base import InstallationStore
+from ..store.base import PendingInstall
+from ..store.sql import SQLStateStore
+from . import protocol
+from .client import OAuthClient
+from .idtoken import JwksCache
+from .idtoken import validate_id_token
+
+log = logging.getLogger("gorgias_appkit.install")
+
+
+class AccountNotEnabled(InvalidAccount):
+    """The account is valid but not in ``GORGIAS_ALLOWED_ACCOUNTS``."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    """What a completed install produced."""
+
+    installation: Installation
+    is_new: bool
+    return_to: str | None
+    missing_scopes: tuple[str, ...]
+
+
+def browser_hash(browser_id: str) -> str:
+    """Hash the browser-binding cookie value so the database never holds it."""
+    return hashlib.sha256(b"browser:" + browser_id.encode()).hexdigest()
+
+
+def new_browser_id() -> str:
+    """Return a fresh random browser-binding value (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class InstallFlow:
+    """The two halves of an install."""
+
+    def __init__(
+        self,
+        *,
+        settings: KitSettings,
+        oauth: OAuthClient,
+        store: InstallationStore,
+        states: SQLStateStore,
+        jwks: JwksCache,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.oauth = oauth
+        self.store = store
+        self.states = states
+        self.jwks = jwks
+        self.clock = clock
+
+    def begin(self, account: str, *, browser_id: str, return_to: str | None = None) -> str:
+        """Validate ``account``, remember a fresh state, return the authorize URL."""
+        name = parse_account(account)
+        if not self.settings.account_allowed(name):
+            raise AccountNotEnabled("this app is not enabled for that Gorgias account yet")
+        state = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG (SEC-03)
+        verifier = generate_token(64)  # 64 chars of [A-Za-z0-9] ≈ 381 bits (RFC 7636 §4.1)
+        nonce = secrets.token_urlsafe(24)
+        now = self.clock.now()
+        issuer = self.settings.url_template.issuer(name)
+        self.states.issue(
+            state,
+            PendingInstall(
+                account=name,
+                issuer=issuer,
+                nonce=nonce,
+                code_verifier=Secret(verifier),
+                browser_hash=browser_hash(browser_id),
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.settings.state_ttl),
+                return_to=return_to,
+            ),
+        )
+        log.info("install started", extra={"account": name, "event": "install_started"})
+        return protocol.authorize_url(
+            self.settings.url_template.endpoint(name, "/oauth/authorize"),
+            client_id=self.settings.client_id,
+            redirect_uri=self.settings.redirect_uri,
+            scopes=self.settings.scopes,
+            state=state,
+            nonce=nonce,
+            code_challenge=create_s256_code_challenge(verifier),
+        )
+
+    def complete(self, query: Mapping[str, str], *, browser_id: str | None) -> InstallResult:
+        """Finish the install from the callback's query string (see the module docstring)."""
+        params = protocol.parse_callback(query)
+        if params.state is None:
+            raise InvalidState("the callback has no state")
+        pending = self.states.consume(params.state)
+        if pending.expires_at <= self.clock.now():
+            raise InvalidState("this install link has expired")
+        if browser_id is None or not hmac.compare_digest(
+            browser_hash(browser_id), pending.browser_hash
+        ):
+            raise InvalidState("this install was started in another browser")
+        if params.iss is not None and params.iss != pending.issuer:
+            raise OAuthError("the answer came from another server", error="issuer_mismatch")
+        if params.error is not None:
+            raise protocol.callback_error(params)
+        if params.code is None:
+            raise OAuthError("the callback has no code", error="invalid_request")
+        return self._finish(pending, params.code)
+
+    def _finish(self, pending: PendingInstall, code: Secret) -> InstallResult:
+        account = pending.account
+        result = self.oauth.exchange_code(
+            account,
+            code=code,
+            code_verifier=pending.code_verifier,
+            redirect_uri=self.settings.redirect_uri,
+        )
+        user_id = user_email = None
+        if result.id_token is not None:
+            claims = validate_id_token(
+                result.id_token,
+                issuer=pending.issuer,
+                client_id=self.settings.client_id,
+                nonce=pending.nonce,
+                now=self.clock.now(),
+                leeway=self.settings.id_token_leeway,
+                jwks=self.jwks,
+            )
+            user_id, user_email = claims.sub, claims.email
+        elif "openid" in self.settings.scopes:
+            raise InvalidTokenResponse("openid was requested but no id_token came back")
+        self._confirm_account(account, result.tokens.access_token)
+        granted = set(result.tokens.scopes) or set(self.settings.scopes)
+        missing = tuple(s for s in self.settings.scopes if s not in granted)
+        if result.tokens.refresh_token is None:
+            log.warning(
+                "no refresh token: background access stops when the access token expires",
+                extra={"account": account, "event": "no_refresh_token"},
+            )
+        installation, is_new = self.store.save_install(
+            account, tokens=result.tokens, user_id=user_id, user_email=user_email
+        )
+        log.info(
+            "install completed",
+            extra={"account": account, "event": "installed" if is_new else "reinstalled",
+                   "token": result.tokens.access_token.fingerprint()},
+        )
+        return InstallResult(installation, is_new, pending.return_to, missing)
+
+    def _confirm_account(self, account: str, access_token: Secret) -> None:
+        url = self.settings.url_template.endpoint(account, "/api/account")
+        status, body = self.oauth.get_json(url, bearer=access_token)
+        domain = body.get("domain") if isinstance(body, Mapping) else None
+        if status != 200 or not isinstance(domain, str):
+            raise AccountMismatch(f"could not confirm the account (status {status})")
+        if domain.lower() != account:
+            raise AccountMismatch("the tokens belong to another Gorgias account")

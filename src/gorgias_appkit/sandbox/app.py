@@ -1,0 +1,119 @@
+"""The Flask app factory and the per-request pipeline every ``/{account}/...`` request goes through.
+
+Pipeline (before the view): find the account named in the path (404 if unknown), count the
+request under its endpoint name, then apply the first matching fault rule. Endpoint names are
+``oauth.authorize``, ``oauth.token`` (plus ``oauth.token.<grant_type>``), ``oauth.revoke``,
+``oauth.discovery``, ``oauth.jwks`` and ``api.<METHOD> <route>`` (e.g. ``api.GET /api/tickets``,
+``api.GET /api/tickets/<id>``); the API guard adds ``api.429``. ``/_sandbox/*`` is not counted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from . import api, control, oauth
+from .authserver import create_authorization_server
+from .config import SandboxConfig
+from .context import EXTENSION_KEY, current_world
+from .faults import DropMiddleware, FaultRule, default_body, mark_drop
+from .world import World
+
+SERVER_KEY = "gorgias_sandbox.authserver"
+_OAUTH_NAMES = {
+    "sandbox_oauth.authorize": "oauth.authorize",
+    "sandbox_oauth.token": "oauth.token",
+    "sandbox_oauth.revoke": "oauth.revoke",
+    "sandbox_oauth.discovery": "oauth.discovery",
+    "sandbox_oauth.jwks": "oauth.jwks",
+}
+_KNOWN_GRANTS = ("authorization_code", "refresh_token")
+
+
+def create_sandbox(config: SandboxConfig | None = None) -> Flask:
+    """Create the sandbox Flask app (its :class:`World` is ``world_of(app)``)."""
+    app = Flask("gorgias_appkit.sandbox", template_folder="templates")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = World(config)
+    app.extensions[SERVER_KEY] = create_authorization_server(app)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    app.before_request(_pipeline)
+    app.register_error_handler(HTTPException, _http_error)
+    app.wsgi_app = DropMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    return app
+
+
+def world_of(app: Flask) -> World:
+    """The :class:`World` behind a sandbox app."""
+    world: World = app.extensions[EXTENSION_KEY]
+    return world
+
+
+def endpoint_name() -> str:
+    """The counter name of the current request."""
+    endpoint = request.endpoint or ""
+    if endpoint in _OAUTH_NAMES:
+        return _OAUTH_NAMES[endpoint]
+    if endpoint == "sandbox_api.unknown" or request.url_rule is None:
+        return f"api.{request.method} <unknown>"
+    route = request.url_rule.rule.removeprefix("/<account>")
+    return f"api.{request.method} " + re.sub(r"<(?:[^:>]+:)?[^>]+>", "<id>", route)
+
+
+def _pipeline() -> Response | None:
+    args = request.view_args or {}
+    if request.blueprint not in ("sandbox_oauth", "sandbox_api") or "account" not in args:
+        return None
+    world, domain = current_world(), str(args["account"])
+    account = world.account(domain)
+    if account is None:
+        if request.endpoint == "sandbox_oauth.authorize":
+            body = render_template("error.html", title="Account not found",
+                                   message=f"There is no Gorgias account called {domain!r}.")
+            return Response(body, status=404, mimetype="text/html")
+        response = jsonify(error="account not found")
+        response.status_code = 404
+        return response
+    g.sandbox_account = account
+    name = endpoint_name()
+    world.count(domain, name)
+    grant_type = None
+    if name == "oauth.token":
+        grant_type = request.form.get("grant_type")
+        label = grant_type if grant_type in _KNOWN_GRANTS else "unsupported"
+        world.count(domain, f"oauth.token.{label}")
+    rule = world.take_fault(domain, request.path.removeprefix("/" + domain), request.method,
+                            grant_type)
+    return _apply_fault(world, domain, rule) if rule else None
+
+
+def _apply_fault(world: World, domain: str, rule: FaultRule) -> Response | None:
+    world.count(domain, f"fault.{rule.mode}")
+    if rule.mode == "delay":
+        time.sleep(rule.delay_ms / 1000)
+        return None
+    if rule.mode == "drop_after":
+        mark_drop(request.environ)
+        return None
+    if rule.mode == "drop_before":
+        mark_drop(request.environ)
+        return Response(status=204)
+    if rule.mode == "redirect":
+        return Response(status=rule.status or 307, headers={"Location": rule.location or "/"})
+    body = default_body(rule, request.blueprint == "sandbox_api", world.config.error_body_shape)
+    response = jsonify(body) if not isinstance(body, str) else Response(body)
+    response.status_code = rule.status or 503
+    if rule.retry_after is not None:
+        response.headers["Retry-After"] = str(rule.retry_after)
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    response = jsonify(error=(error.description or error.name))
+    response.status_code = error.code or 500
+    return response

@@ -1,0 +1,1 @@
+"""Storage: records, the SQL store, encryption at rest and migrations."""

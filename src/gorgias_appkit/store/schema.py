@@ -1,0 +1,95 @@
+"""SQLAlchemy Core tables on the kit's own MetaData (never a host app's declarative Base).
+
+The Alembic migrations in ``migrations/versions`` create exactly these tables; a test compares
+them. Datetimes are stored as UTC and always come back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import Column
+from sqlalchemy import DateTime
+from sqlalchemy import Dialect
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware-UTC datetime on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+installations = Table(
+    "gorgias_installations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(63), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("access_token", Text, nullable=True),
+    Column("refresh_token", Text, nullable=True),
+    Column("token_type", String(20), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("scopes", Text, nullable=False, default=""),
+    Column("user_id", String(64), nullable=True),
+    Column("user_email", String(320), nullable=True),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_refresh_at", UTCDateTime, nullable=True),
+    Column("refresh_failures", Integer, nullable=False, default=0),
+    Column("next_refresh_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+Index("ix_gorgias_installations_expires_at", installations.c.expires_at)
+
+install_states = Table(
+    "gorgias_install_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("browser_hash", String(64), nullable=False),
+    Column("account", String(63), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier", Text, nullable=False),
+    Column("return_to", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+Index("ix_gorgias_install_states_expires_at", install_states.c.expires_at)
+
+install_events = Table(
+    "gorgias_install_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(63), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("from_status", String(20), nullable=True),
+    Column("to_status", String(20), nullable=True),
+    Column("detail", Text, nullable=True),
+)
+Index("ix_gorgias_install_events_account_at", install_events.c.account, install_events.c.at)

@@ -1,0 +1,10 @@
+"""Flask glue: the ``GorgiasKit`` extension and the install/callback/disconnect blueprint."""
+
+from __future__ import annotations
+
+from .extension import GorgiasKit
+from .extension import get_kit
+from .security import csrf_token
+from .security import viewable_accounts
+
+__all__ = ["GorgiasKit", "csrf_token", "get_kit", "viewable_accounts"]

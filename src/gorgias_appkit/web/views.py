@@ -1,0 +1,151 @@
+"""The install blueprint: ``/oauth/install``, ``/oauth/callback``, ``/accounts/<a>/disconnect``.
+
+Views hold no protocol logic (that is :class:`InstallFlow`) and no ``try``: each error family has
+one handler that renders a page with a restart button and a 4xx (upstream trouble: 502).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import make_response
+from flask import redirect
+from flask import render_template
+from flask import request
+
+from ..errors import AccessDenied
+from ..errors import ApiError
+from ..errors import InstallationNotFound
+from ..errors import InstallationUnavailable
+from ..errors import InvalidAccount
+from ..errors import InvalidState
+from ..errors import OAuthError
+from ..errors import TokenEndpointError
+from ..oauth.install import AccountNotEnabled
+from ..oauth.install import new_browser_id
+from . import security
+
+bp = Blueprint("gorgias", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/gorgias")
+
+
+def _kit() -> Any:
+    return current_app.extensions["gorgias_appkit"]
+
+
+def _secure() -> bool:
+    return bool(_kit().settings.app_url.startswith("https://"))
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.get("/oauth/install")
+def install() -> Response:
+    """Start an install for ``?account=``; without it, ask for the subdomain."""
+    account = request.args.get("account")
+    if account is None:
+        return _no_store(make_response(render_template("gorgias_appkit/install.html")))
+    browser_id = new_browser_id()
+    target = _kit().begin_install(account, browser_id=browser_id)
+    response = redirect(target, code=302)
+    security.set_install_cookie(
+        response, browser_id, secure=_secure(), max_age=int(_kit().settings.state_ttl)
+    )
+    return _no_store(response)
+
+
+@bp.get("/oauth/callback")
+def callback() -> Response:
+    """Finish an install; redirect (303) to a clean URL without code or state (SEC-16)."""
+    purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
+    if "prefetch" in purpose.lower():  # a prefetch must not burn the one-time code
+        return _no_store(make_response("", 503))
+    browser_id = request.cookies.get(security.install_cookie_name(_secure()))
+    result = _kit().complete_install(request.args.to_dict(flat=True), browser_id=browser_id)
+    account = result.installation.account
+    security.start_fresh_session(account)
+    flash("installed" if result.is_new else "reinstalled")
+    for scope in result.missing_scopes:
+        flash(f"missing_scope:{scope}")
+    response = redirect(_after_install_path(account), code=303)
+    security.clear_install_cookie(response, secure=_secure())
+    return _no_store(response)
+
+
+@bp.post("/accounts/<account>/disconnect")
+def disconnect(account: str) -> Response:
+    """Revoke and forget ``account``'s tokens (CSRF-protected; only the installing browser)."""
+    security.require_csrf()
+    if account not in security.viewable_accounts():
+        return _page("not_yours", 403, account=account)
+    _kit().disconnect(account)
+    security.forget_account(account)
+    return _no_store(make_response(render_template(
+        "gorgias_appkit/disconnected.html", account=account)))
+
+
+def _after_install_path(account: str) -> str:
+    # A server-side template, never a request parameter: no open redirect (SEC-09).
+    template = str(current_app.config.get("GORGIAS_AFTER_INSTALL_PATH", "/accounts/{account}"))
+    path = template.replace("{account}", account)
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
+def _page(kind: str, status: int, **context: Any) -> Response:
+    response = make_response(
+        render_template("gorgias_appkit/failure.html", kind=kind, **context), status
+    )
+    return _no_store(response)
+
+
+@bp.app_errorhandler(AccountNotEnabled)
+def _not_enabled(exc: AccountNotEnabled) -> Response:
+    return _page("not_enabled", 403)
+
+
+@bp.app_errorhandler(InvalidAccount)
+def _bad_account(exc: InvalidAccount) -> Response:
+    return _page("bad_account", 400)
+
+
+@bp.app_errorhandler(InvalidState)
+def _bad_state(exc: InvalidState) -> Response:
+    return _page("bad_state", 400, description=exc.description)
+
+
+@bp.app_errorhandler(AccessDenied)
+def _denied(exc: AccessDenied) -> Response:
+    return _page("denied", 403, description=exc.description)
+
+
+@bp.app_errorhandler(TokenEndpointError)
+def _upstream(exc: TokenEndpointError) -> Response:
+    return _page("upstream", 502, error=exc.error)
+
+
+@bp.app_errorhandler(OAuthError)
+def _oauth(exc: OAuthError) -> Response:
+    return _page("oauth", 400, error=exc.error, description=exc.description)
+
+
+@bp.app_errorhandler(InstallationUnavailable)
+def _unavailable(exc: InstallationUnavailable) -> Response:
+    return _page("reconnect", 409, account=exc.account, status=exc.status)
+
+
+@bp.app_errorhandler(InstallationNotFound)
+def _not_found(exc: InstallationNotFound) -> Response:
+    return _page("not_installed", 404)
+
+
+@bp.app_errorhandler(ApiError)
+def _api(exc: ApiError) -> Response:
+    return _page("api", 502, status=exc.status_code, account=exc.account)

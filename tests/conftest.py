@@ -1,0 +1,201 @@
+"""Shared fixtures: the sandbox over real HTTP, databases per tier, the reference app.
+
+Tiers: SQLite always; PostgreSQL when ``TEST_DATABASE_URL`` is set. ``TEST_REQUIRE_TIERS``
+(set by ``.ci/run``) turns a missing tier from a skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine
+from sqlalchemy import text
+
+from gorgias_appkit.sandbox import SandboxConfig
+from gorgias_appkit.sandbox import SandboxControl
+from gorgias_appkit.sandbox import SandboxServer
+from gorgias_appkit.starter import create_app
+from gorgias_appkit.store.crypto import generate_key
+
+CLIENT_ID = "test-client-id"
+CLIENT_SECRET = "s3cr+t/with:odd%chars"  # RFC 6749 §2.3.1 encoding is exercised on every test
+APP_URL = "http://127.0.0.1:8000"
+REQUIRED = {t.strip() for t in os.environ.get("TEST_REQUIRE_TIERS", "").split(",") if t.strip()}
+_SKIPPED: set[str] = set()
+
+
+def tier_unavailable(tier: str, why: str) -> None:
+    """Skip (on a laptop) or fail (where CI requires the tier)."""
+    if tier in REQUIRED:
+        pytest.fail(f"required test tier {tier!r} is unavailable: {why}")
+    _SKIPPED.add(f"{tier}: {why}")
+    pytest.skip(f"{tier} tier skipped: {why}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _SKIPPED:
+        terminalreporter.section("skipped test tiers")
+        for line in sorted(_SKIPPED):
+            terminalreporter.write_line(line)
+
+
+# -- sandbox ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    config = SandboxConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=(f"{APP_URL}/oauth/callback",),
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
+    """The sandbox, reset to its start-up state for each test."""
+    control = SandboxControl(sandbox_server.url)
+    control.reset()
+    yield control
+    control.reset()
+
+
+# -- databases -------------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test on each tier."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kit.sqlite3'}"
+        return
+    yield from _postgres_schema()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file (tests that only need one tier)."""
+    return f"sqlite:///{tmp_path / 'kit.sqlite3'}"
+
+
+def _postgres_schema() -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        tier_unavailable("postgres", "TEST_DATABASE_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)  # type: ignore[arg-type]
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the tier is down
+        admin.dispose()
+        tier_unavailable("postgres", f"cannot connect: {type(exc).__name__}")
+    sep = "&" if "?" in base else "?"  # type: ignore[operator]
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# -- the app ---------------------------------------------------------------------------------
+def kit_env(sandbox_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """GORGIAS_* settings pointing at the sandbox, in production mode with explicit keys."""
+    return {
+        "GORGIAS_CLIENT_ID": CLIENT_ID,
+        "GORGIAS_CLIENT_SECRET": CLIENT_SECRET,
+        "GORGIAS_APP_URL": APP_URL,
+        "GORGIAS_URL_TEMPLATE": f"{sandbox_url}/{{account}}",
+        "GORGIAS_DATABASE_URL": database_url,
+        "GORGIAS_ENCRYPTION_KEYS": generate_key(),
+        "GORGIAS_SECRET_KEY": "x" * 40,
+        **extra,
+    }
+
+
+@pytest.fixture
+def app_config(sandbox: SandboxControl, database_url: str) -> dict[str, str]:
+    return kit_env(sandbox.base_url, database_url)
+
+
+@pytest.fixture
+def app(app_config: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({**app_config, "TESTING": True})
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    app.extensions["gorgias_appkit"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# -- install helper --------------------------------------------------------------------------
+@dataclass
+class Callback:
+    """Where the sandbox sent the browser back to."""
+
+    url: str
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.url).query).items()}
+
+    @property
+    def path_and_query(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.path}?{parts.query}"
+
+
+class InstallActions:
+    """Drive an install like a browser: app → sandbox consent page → app callback."""
+
+    def __init__(self, client: FlaskClient, sandbox: SandboxControl) -> None:
+        self.client = client
+        self.sandbox = sandbox
+        self.http = httpx.Client(follow_redirects=False, timeout=10)
+
+    def start(self, account: str = "acme") -> str:
+        """GET /oauth/install and return the authorize URL it redirects to."""
+        response = self.client.get(f"/oauth/install?account={account}")
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response.headers["Location"]
+
+    def consent(self, authorize_url: str, decision: str = "approve") -> Callback:
+        """Load the consent page and press a button; return the redirect to the app."""
+        page = self.http.get(authorize_url)
+        assert page.status_code == 200, page.text
+        users = re.findall(r'<option[^>]*value="([^"]+)"', page.text)
+        form = {"decision": decision}
+        if users:
+            form["user_id"] = users[0]
+        answer = self.http.post(authorize_url, data=form)
+        assert answer.status_code in (302, 303), answer.text
+        return Callback(answer.headers["Location"])
+
+    def finish(self, callback: Callback) -> Any:
+        """Send the browser back to the app's callback."""
+        return self.client.get(callback.path_and_query)
+
+    def install(self, account: str = "acme") -> Any:
+        """The whole happy path; returns the callback response."""
+        return self.finish(self.consent(self.start(account)))
+
+
+@pytest.fixture
+def installer(client: FlaskClient, sandbox: SandboxControl) -> Iterator[InstallActions]:
+    actions = InstallActions(client, sandbox)
+    yield actions
+    actions.http.close()
