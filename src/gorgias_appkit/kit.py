@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from .api.client import GorgiasClient
 from .clock import Clock
@@ -142,6 +143,11 @@ class Kit:
     def history(self, account: str, *, limit: int = 50) -> list[InstallEvent]:
         """Return ``account``'s install history, newest first."""
         return self.store.history(account, limit=limit)
+
+    def check_database(self) -> None:
+        """Raise if the database does not answer (for health checks)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
         """Release the HTTP client and the database pool."""

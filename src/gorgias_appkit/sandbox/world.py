@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,42 @@ class AccountData:
         return next((t for t in self.tickets if t["id"] == ticket_id), None)
 
 
+class AccountRegistry(MutableMapping[str, AccountData]):
+    """Accounts by domain, each seeded on first access (most runs touch only one or two)."""
+
+    def __init__(self, domains: tuple[str, ...]) -> None:
+        self._names: dict[str, str | None] = dict.fromkeys(domains)
+        self._data: dict[str, AccountData] = {}
+
+    def add(self, domain: str, name: str | None) -> AccountData:
+        self._names[domain] = name
+        return self[domain]
+
+    def __getitem__(self, domain: str) -> AccountData:
+        if domain not in self._data:
+            if domain not in self._names:
+                raise KeyError(domain)
+            self._data[domain] = AccountData(seed_account(domain, self._names[domain]))
+        return self._data[domain]
+
+    def __setitem__(self, domain: str, account: AccountData) -> None:
+        self._names[domain] = account.record["name"]
+        self._data[domain] = account
+
+    def __delitem__(self, domain: str) -> None:
+        del self._names[domain]
+        self._data.pop(domain, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, domain: object) -> bool:
+        return domain in self._names
+
+
 class World:
     """The whole sandbox state. Use ``with world.lock:`` around compound operations."""
 
@@ -76,9 +112,7 @@ class World:
         """Return to start-up state: config, accounts (reseeded), clients, grants, etc."""
         with self.lock:
             self.config = self.initial_config
-            self.accounts: dict[str, AccountData] = {
-                domain: AccountData(seed_account(domain)) for domain in self.config.accounts
-            }
+            self.accounts = AccountRegistry(self.config.accounts)
             self.clients: dict[str, Client] = {}
             self.store = GrantStore()
             self.counters: dict[str, Counter[str]] = {}
@@ -107,8 +141,7 @@ class World:
         with self.lock:
             if domain in self.accounts:
                 raise KeyError(domain)
-            self.accounts[domain] = AccountData(seed_account(domain, name))
-            return self.accounts[domain]
+            return self.accounts.add(domain, name)
 
     def client(self, client_id: str) -> Client | None:
         """Look up a client; the config's client always exists and follows config changes."""

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Column
 from sqlalchemy import DateTime
+from sqlalchemy import Float
 from sqlalchemy import Dialect
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -18,6 +19,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -93,3 +95,43 @@ install_events = Table(
     Column("detail", Text, nullable=True),
 )
 Index("ix_gorgias_install_events_account_at", install_events.c.account, install_events.c.at)
+
+# Rate budget per account, shared by every process of the app (issue 4): a leaky bucket whose
+# level drains at capacity/window per second. `updated_at` is POSIX seconds (float).
+rate_buckets = Table(
+    "gorgias_rate_buckets",
+    metadata,
+    Column("account", String(63), primary_key=True),
+    Column("level", Float, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("window", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Every object the app created in an account, so disconnect can remove them (issue 6).
+ledger = Table(
+    "gorgias_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(63), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("remote_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Column("detail", Text, nullable=True),
+    UniqueConstraint("account", "kind", "remote_id", name="uq_gorgias_ledger_object"),
+)
+Index("ix_gorgias_ledger_account", ledger.c.account)
+
+# Refresh tokens whose upstream revocation must be retried (REL-10: a 503 is retried later).
+pending_revocations = Table(
+    "gorgias_pending_revocations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(63), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
