@@ -17,8 +17,10 @@ from gorgias_appkit.sandbox import SandboxConfig, SandboxServer, World, create_s
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
 REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback"
-FULL_SCOPE = ("openid email profile offline account:read tickets:read tickets:write "
-              "customers:read users:read integrations:read integrations:write")
+FULL_SCOPE = (
+    "openid email profile offline account:read tickets:read tickets:write "
+    "customers:read users:read integrations:read integrations:write"
+)
 
 
 class Flow:
@@ -53,29 +55,44 @@ class Flow:
         self.world.configure(changes)
 
     def authorize_params(self, scope: str = FULL_SCOPE, **extra: Any) -> dict[str, Any]:
-        params = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
-                  "scope": scope, "state": "st-" + secrets.token_hex(4), "nonce": "nonce-1"}
+        params = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "scope": scope,
+            "state": "st-" + secrets.token_hex(4),
+            "nonce": "nonce-1",
+        }
         params.update({k: v for k, v in extra.items() if v is not None})
         return params
 
     def consent(self, account: str = "acme", **params: Any) -> httpx.Response:
         return self.http.get(f"/{account}/oauth/authorize", params=self.authorize_params(**params))
 
-    def decide(self, decision: str, account: str = "acme", user_id: int | None = None,
-               **params: Any) -> httpx.Response:
+    def decide(
+        self, decision: str, account: str = "acme", user_id: int | None = None, **params: Any
+    ) -> httpx.Response:
         """Submit the consent form the way a browser would (query string kept)."""
         owner = self.world.accounts[account].owner()["id"] if user_id is None else user_id
-        return self.http.post(f"/{account}/oauth/authorize",
-                              params=self.authorize_params(**params),
-                              data={"user_id": str(owner), "decision": decision})
+        return self.http.post(
+            f"/{account}/oauth/authorize",
+            params=self.authorize_params(**params),
+            data={"user_id": str(owner), "decision": decision},
+        )
 
     def code(self, account: str = "acme", **params: Any) -> str:
         response = self.decide("approve", account, **params)
         assert response.status_code == 302, response.text
         return self.query_of(response)["code"]
 
-    def exchange(self, code: str, account: str = "acme", redirect_uri: str = REDIRECT_URI,
-                 auth: Any = (CLIENT_ID, CLIENT_SECRET), **extra: Any) -> httpx.Response:
+    def exchange(
+        self,
+        code: str,
+        account: str = "acme",
+        redirect_uri: str = REDIRECT_URI,
+        auth: Any = (CLIENT_ID, CLIENT_SECRET),
+        **extra: Any,
+    ) -> httpx.Response:
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         data.update(extra)
         return self.http.post(f"/{account}/oauth/token", data=data, auth=auth)
@@ -86,18 +103,25 @@ class Flow:
         result: dict[str, Any] = response.json()
         return result
 
-    def refresh(self, refresh_token: str, account: str = "acme",
-                auth: Any = (CLIENT_ID, CLIENT_SECRET)) -> httpx.Response:
-        return self.http.post(f"/{account}/oauth/token", auth=auth,
-                              data={"grant_type": "refresh_token",
-                                    "refresh_token": refresh_token})
+    def refresh(
+        self, refresh_token: str, account: str = "acme", auth: Any = (CLIENT_ID, CLIENT_SECRET)
+    ) -> httpx.Response:
+        return self.http.post(
+            f"/{account}/oauth/token",
+            auth=auth,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
 
     def revoke(self, token: str, account: str = "acme", **extra: Any) -> httpx.Response:
-        return self.http.post(f"/{account}/oauth/revoke", data={"token": token, **extra},
-                              auth=(CLIENT_ID, CLIENT_SECRET))
+        return self.http.post(
+            f"/{account}/oauth/revoke",
+            data={"token": token, **extra},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
 
-    def api(self, method: str, path: str, token: str | None, account: str = "acme",
-            **kwargs: Any) -> httpx.Response:
+    def api(
+        self, method: str, path: str, token: str | None, account: str = "acme", **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self.http.request(method, f"/{account}/api{path}", headers=headers, **kwargs)
 

@@ -9,8 +9,13 @@ import pytest
 
 from gorgias_appkit.sandbox import tokens as sandbox_tokens
 
-MESSAGE = {"channel": "api", "via": "api", "from_agent": False, "body_text": "Where is it?",
-           "sender": {"email": "new.person@mail.example.org"}}
+MESSAGE = {
+    "channel": "api",
+    "via": "api",
+    "from_agent": False,
+    "body_text": "Where is it?",
+    "sender": {"email": "new.person@mail.example.org"},
+}
 
 
 @pytest.fixture
@@ -22,9 +27,17 @@ def token(flow: Any) -> str:
 
 def _jwt(flow: Any, **overrides: Any) -> str:
     now = int(time.time())
-    claims = {"iss": "http://sandbox.test/acme", "sub": 100, "aud": flow.CLIENT_ID,
-              "iat": now, "exp": now + 60, "jti": "hand-made", "scope": "account:read",
-              "account": "acme", "client_id": flow.CLIENT_ID}
+    claims = {
+        "iss": "http://sandbox.test/acme",
+        "sub": 100,
+        "aud": flow.CLIENT_ID,
+        "iat": now,
+        "exp": now + 60,
+        "jti": "hand-made",
+        "scope": "account:read",
+        "account": "acme",
+        "client_id": flow.CLIENT_ID,
+    }
     claims.update(overrides)
     return sandbox_tokens.sign_rs256(claims)
 
@@ -64,8 +77,15 @@ def test_expiry_has_a_15_second_leeway(flow: Any) -> None:
 def test_tokens_signed_elsewhere_are_refused(flow: Any) -> None:
     """A JWT signed by another key, or wrongly addressed, is 401."""
     rogue = sandbox_tokens.sign_rs256(
-        {"sub": 1, "iat": int(time.time()), "exp": int(time.time()) + 60, "account": "acme",
-         "scope": "account:read"}, sandbox_tokens.rogue_key())
+        {
+            "sub": 1,
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+            "account": "acme",
+            "scope": "account:read",
+        },
+        sandbox_tokens.rogue_key(),
+    )
     assert flow.api("GET", "/account", rogue).status_code == 401
     assert flow.api("GET", "/account", _jwt(flow, account="globex")).status_code == 401
 
@@ -115,17 +135,27 @@ def test_default_limit_and_prev_cursor(flow: Any, token: str) -> None:
     """The default page is 30 items; prev_cursor of page 2 leads back to page 1."""
     first = flow.api("GET", "/tickets", token).json()
     assert len(first["data"]) == 30
-    second = flow.api("GET", "/tickets", token,
-                      params={"cursor": first["meta"]["next_cursor"]}).json()
-    back = flow.api("GET", "/tickets", token,
-                    params={"cursor": second["meta"]["prev_cursor"]}).json()
+    second = flow.api(
+        "GET", "/tickets", token, params={"cursor": first["meta"]["next_cursor"]}
+    ).json()
+    back = flow.api(
+        "GET", "/tickets", token, params={"cursor": second["meta"]["prev_cursor"]}
+    ).json()
     assert [t["id"] for t in back["data"]] == [t["id"] for t in first["data"]]
     dates = [t["created_datetime"] for t in first["data"]]
     assert dates == sorted(dates, reverse=True)
 
 
-@pytest.mark.parametrize("params", [{"limit": 101}, {"limit": 0}, {"limit": "ten"},
-                                    {"cursor": "not-a-cursor"}, {"order_by": "name:up"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"limit": "ten"},
+        {"cursor": "not-a-cursor"},
+        {"order_by": "name:up"},
+    ],
+)
 def test_bad_pagination_parameters_get_400(flow: Any, token: str, params: dict[str, Any]) -> None:
     """limit outside 1..100, a forged cursor or a bad order_by is a 400."""
     response = flow.api("GET", "/tickets", token, params=params)
@@ -147,8 +177,9 @@ def test_order_by_is_accepted(flow: Any, token: str) -> None:
 
 def test_create_ticket_with_first_message(flow: Any, token: str) -> None:
     """POST /api/tickets creates a ticket with its message and answers 201."""
-    response = flow.api("POST", "/tickets", token,
-                        json={"subject": "Help", "channel": "api", "messages": [MESSAGE]})
+    response = flow.api(
+        "POST", "/tickets", token, json={"subject": "Help", "channel": "api", "messages": [MESSAGE]}
+    )
     assert response.status_code == 201
     ticket = response.json()
     assert isinstance(ticket["id"], int) and ticket["uri"] == f"/api/tickets/{ticket['id']}/"
@@ -183,13 +214,30 @@ def test_add_message_to_ticket(flow: Any, token: str) -> None:
 
 def test_integration_and_widget_lifecycle(flow: Any, token: str) -> None:
     """Integrations and widgets can be created, read, replaced and deleted (204)."""
-    integration = flow.api("POST", "/integrations", token, json={
-        "name": "My app", "type": "http",
-        "http": {"url": "https://app.example/hook", "method": "POST"}})
+    integration = flow.api(
+        "POST",
+        "/integrations",
+        token,
+        json={
+            "name": "My app",
+            "type": "http",
+            "http": {"url": "https://app.example/hook", "method": "POST"},
+        },
+    )
     assert integration.status_code == 201
     iid = integration.json()["id"]
-    widget = flow.api("POST", "/widgets", token, json={
-        "type": "http", "context": "ticket", "integration_id": iid, "template": {}, "order": 1})
+    widget = flow.api(
+        "POST",
+        "/widgets",
+        token,
+        json={
+            "type": "http",
+            "context": "ticket",
+            "integration_id": iid,
+            "template": {},
+            "order": 1,
+        },
+    )
     assert widget.status_code == 201
     wid = widget.json()["id"]
     objects = flow.http.get("/_sandbox/accounts/acme/objects").json()
@@ -203,17 +251,24 @@ def test_integration_and_widget_lifecycle(flow: Any, token: str) -> None:
         assert deleted.status_code == 204 and deleted.content == b""
         assert flow.api("GET", path, token).status_code == 404
     assert flow.http.get("/_sandbox/accounts/acme/objects").json() == {
-        "integrations": [], "widgets": []}
+        "integrations": [],
+        "widgets": [],
+    }
 
 
 def test_only_http_integrations_can_be_created(flow: Any, token: str) -> None:
     """type must be http and http.url/method valid, else 400 with per-field data."""
-    response = flow.api("POST", "/integrations", token,
-                        json={"name": "x", "type": "shopify", "http": {"url": "ftp://x"}})
+    response = flow.api(
+        "POST",
+        "/integrations",
+        token,
+        json={"name": "x", "type": "shopify", "http": {"url": "ftp://x"}},
+    )
     assert response.status_code == 400
     assert set(response.json()["error"]["data"]) == {"type", "http"}
-    widget = flow.api("POST", "/widgets", token,
-                      json={"type": "http", "context": "sidebar", "integration_id": 99})
+    widget = flow.api(
+        "POST", "/widgets", token, json={"type": "http", "context": "sidebar", "integration_id": 99}
+    )
     assert set(widget.json()["error"]["data"]) == {"context", "integration_id"}
 
 

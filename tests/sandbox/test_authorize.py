@@ -53,7 +53,9 @@ def test_send_iss_adds_issuer_to_redirects(flow: Any) -> None:
     """With send_iss on, approve and deny redirects carry iss = the account base URL."""
     flow.configure(send_iss=True)
     assert flow.query_of(flow.decide("approve"))["iss"] == "http://sandbox.test/acme"
-    assert flow.query_of(flow.decide("deny", account="globex"))["iss"] == "http://sandbox.test/globex"
+    assert (
+        flow.query_of(flow.decide("deny", account="globex"))["iss"] == "http://sandbox.test/globex"
+    )
 
 
 def test_unknown_client_gets_an_html_error_not_a_redirect(flow: Any) -> None:
@@ -66,7 +68,11 @@ def test_unknown_client_gets_an_html_error_not_a_redirect(flow: Any) -> None:
 
 def test_unregistered_redirect_uri_is_never_redirected_to(flow: Any) -> None:
     """A redirect_uri not registered exactly is refused with an HTML page."""
-    for uri in ("https://evil.example/cb", flow.REDIRECT_URI + "/x", flow.REDIRECT_URI + "?account=acme"):
+    for uri in (
+        "https://evil.example/cb",
+        flow.REDIRECT_URI + "/x",
+        flow.REDIRECT_URI + "?account=acme",
+    ):
         response = flow.consent(redirect_uri=uri)
         assert response.status_code == 400 and "location" not in response.headers
         post = flow.decide("approve", redirect_uri=uri)
@@ -113,8 +119,9 @@ def test_chosen_user_becomes_the_token_subject(flow: Any) -> None:
 
 def test_bad_form_values_are_refused(flow: Any) -> None:
     """A missing decision or a user of another account gives a 400 page."""
-    bad_decision = flow.http.post("/acme/oauth/authorize", params=flow.authorize_params(),
-                                  data={"decision": "maybe"})
+    bad_decision = flow.http.post(
+        "/acme/oauth/authorize", params=flow.authorize_params(), data={"decision": "maybe"}
+    )
     assert bad_decision.status_code == 400
     stranger = flow.world.accounts["globex"].users[0]["id"]
     if flow.world.accounts["acme"].user(stranger) is None:
@@ -149,14 +156,23 @@ def test_authorize_is_counted(flow: Any) -> None:
 
 def test_client_registered_through_control_api_can_authorize(flow: Any) -> None:
     """A client added with POST /_sandbox/clients can run the whole flow."""
-    created = flow.http.post("/_sandbox/clients", json={
-        "client_id": "other-app", "client_secret": "other-secret", "name": "Other App",
-        "redirect_uris": ["https://other.example/cb"]})
+    created = flow.http.post(
+        "/_sandbox/clients",
+        json={
+            "client_id": "other-app",
+            "client_secret": "other-secret",
+            "name": "Other App",
+            "redirect_uris": ["https://other.example/cb"],
+        },
+    )
     assert created.status_code == 201
-    response = flow.decide("approve", client_id="other-app", redirect_uri="https://other.example/cb")
+    response = flow.decide(
+        "approve", client_id="other-app", redirect_uri="https://other.example/cb"
+    )
     code = flow.query_of(response)["code"]
-    token = flow.exchange(code, redirect_uri="https://other.example/cb",
-                          auth=("other-app", "other-secret"))
+    token = flow.exchange(
+        code, redirect_uri="https://other.example/cb", auth=("other-app", "other-secret")
+    )
     assert token.status_code == 200
     wrong = flow.exchange(flow.code(), auth=("other-app", "other-secret"))
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"

@@ -27,8 +27,9 @@ def test_stats_and_count(flow: Any, control: SandboxControl) -> None:
 
 def test_configure_and_unknown_keys(control: SandboxControl) -> None:
     """PATCH /_sandbox/config switches settings; unknown keys or bad values are a 400."""
-    config = control.configure(rotate_refresh_tokens=True, rate_limit="10",
-                               redirect_uris=["http://a.example/cb"])
+    config = control.configure(
+        rotate_refresh_tokens=True, rate_limit="10", redirect_uris=["http://a.example/cb"]
+    )
     assert config["rotate_refresh_tokens"] is True and config["rate_limit"] == 10
     assert config["redirect_uris"] == ["http://a.example/cb"]
     with pytest.raises(SandboxControlError) as info:
@@ -77,8 +78,11 @@ def test_create_account(flow: Any, control: SandboxControl) -> None:
 
 def test_account_routes_404_for_unknown_account(control: SandboxControl) -> None:
     """Account-scoped control routes answer 404 for an unknown account."""
-    for call in (lambda: control.drain("nobody", 1), lambda: control.objects("nobody"),
-                 lambda: control.revoke_account("nobody")):
+    for call in (
+        lambda: control.drain("nobody", 1),
+        lambda: control.objects("nobody"),
+        lambda: control.revoke_account("nobody"),
+    ):
         with pytest.raises(SandboxControlError) as info:
             call()
         assert info.value.status == 404
@@ -87,8 +91,7 @@ def test_account_routes_404_for_unknown_account(control: SandboxControl) -> None
 def test_register_client_validation(control: SandboxControl) -> None:
     """POST /_sandbox/clients needs an id, a secret and redirect URIs."""
     created = control.register_client("c2", "s2", ["https://c2.example/cb"], name="C2")
-    assert created == {"client_id": "c2", "redirect_uris": ["https://c2.example/cb"],
-                       "name": "C2"}
+    assert created == {"client_id": "c2", "redirect_uris": ["https://c2.example/cb"], "name": "C2"}
     with pytest.raises(SandboxControlError):
         control.register_client("c3", "", [])
 
@@ -105,10 +108,17 @@ def test_config_defaults_are_gorgias_quirks() -> None:
 
 def test_from_env_parses_by_field_type() -> None:
     """SANDBOX_<FIELD> variables are parsed as the field's type."""
-    config = SandboxConfig.from_env({
-        "SANDBOX_CLIENT_ID": "abc", "SANDBOX_REDIRECT_URIS": "http://a/cb, http://b/cb",
-        "SANDBOX_ROTATE_REFRESH_TOKENS": "yes", "SANDBOX_EXPIRES_IN_MODE": "positive",
-        "SANDBOX_ACCESS_TOKEN_TTL": "60", "SANDBOX_RATE_WINDOW": "2.5", "OTHER": "x"})
+    config = SandboxConfig.from_env(
+        {
+            "SANDBOX_CLIENT_ID": "abc",
+            "SANDBOX_REDIRECT_URIS": "http://a/cb, http://b/cb",
+            "SANDBOX_ROTATE_REFRESH_TOKENS": "yes",
+            "SANDBOX_EXPIRES_IN_MODE": "positive",
+            "SANDBOX_ACCESS_TOKEN_TTL": "60",
+            "SANDBOX_RATE_WINDOW": "2.5",
+            "OTHER": "x",
+        }
+    )
     assert config.client_id == "abc" and config.redirect_uris == ("http://a/cb", "http://b/cb")
     assert config.rotate_refresh_tokens is True and config.expires_in_mode == "positive"
     assert config.access_token_ttl == 60 and config.rate_window == 2.5
@@ -117,8 +127,14 @@ def test_from_env_parses_by_field_type() -> None:
 def test_from_env_lists_every_problem() -> None:
     """Bad environment values raise one ValueError naming each of them."""
     with pytest.raises(ValueError, match="invalid sandbox config") as info:
-        SandboxConfig.from_env({"SANDBOX_RATE_LIMIT": "lots", "SANDBOX_SEND_ISS": "perhaps",
-                                "SANDBOX_ID_TOKEN_TAMPER": "evil", "SANDBOX_RATE_WINDOW": "0"})
+        SandboxConfig.from_env(
+            {
+                "SANDBOX_RATE_LIMIT": "lots",
+                "SANDBOX_SEND_ISS": "perhaps",
+                "SANDBOX_ID_TOKEN_TAMPER": "evil",
+                "SANDBOX_RATE_WINDOW": "0",
+            }
+        )
     message = str(info.value)
     for name in ("SANDBOX_RATE_LIMIT", "SANDBOX_SEND_ISS", "id_token_tamper", "rate_window"):
         assert name in message

@@ -30,8 +30,15 @@ def test_status_fault_with_http_date_and_body(live_flow: Any) -> None:
     """retry_after may be an HTTP-date and body replaces the default body."""
     flow = live_flow
     date = "Wed, 21 Oct 2015 07:28:00 GMT"
-    flow.world.add_fault({"path": "/api/*", "mode": "status", "status": 429,
-                          "retry_after": date, "body": {"error": {"msg": "slow down"}}})
+    flow.world.add_fault(
+        {
+            "path": "/api/*",
+            "mode": "status",
+            "status": 429,
+            "retry_after": date,
+            "body": {"error": {"msg": "slow down"}},
+        }
+    )
     token = flow.tokens()["access_token"]
     response = flow.api("GET", "/tickets", token)
     assert response.status_code == 429 and response.headers["Retry-After"] == date
@@ -55,8 +62,11 @@ def test_delay_fault_trips_client_read_timeout(live_flow: Any) -> None:
     token = flow.tokens()["access_token"]
     flow.world.add_fault({"path": "/api/account", "mode": "delay", "delay_ms": 600})
     with pytest.raises(httpx.ReadTimeout):
-        flow.http.get("/acme/api/account", headers={"Authorization": f"Bearer {token}"},
-                      timeout=httpx.Timeout(5.0, read=0.2))
+        flow.http.get(
+            "/acme/api/account",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(5.0, read=0.2),
+        )
 
 
 def test_drop_before_is_a_transport_error_and_issues_nothing(live_flow: Any) -> None:
@@ -90,8 +100,9 @@ def test_drop_after_code_exchange_then_replay_revokes(live_flow: Any) -> None:
     """After a dropped code exchange a retry is a code replay that revokes the tokens."""
     flow = live_flow
     code = flow.code()
-    flow.world.add_fault({"path": "/oauth/token", "mode": "drop_after",
-                          "grant_type": "authorization_code"})
+    flow.world.add_fault(
+        {"path": "/oauth/token", "mode": "drop_after", "grant_type": "authorization_code"}
+    )
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         flow.exchange(code)
     assert flow.grants()[0]["status"] == "active"
@@ -102,8 +113,9 @@ def test_drop_after_code_exchange_then_replay_revokes(live_flow: Any) -> None:
 def test_redirect_fault(live_flow: Any) -> None:
     """mode=redirect answers 307 to the given location (the client must not follow it)."""
     flow = live_flow
-    flow.world.add_fault({"path": "/oauth/token", "mode": "redirect",
-                          "location": "https://evil.example/t"})
+    flow.world.add_fault(
+        {"path": "/oauth/token", "mode": "redirect", "location": "https://evil.example/t"}
+    )
     response = flow.exchange(flow.code())
     assert response.status_code == 307
     assert response.headers["location"] == "https://evil.example/t"
@@ -115,8 +127,9 @@ def test_rule_filters_and_count(live_flow: Any) -> None:
     tokens = flow.tokens()
     flow.world.add_fault(_refresh_rule(mode="status", status=500, account="globex"))
     assert flow.refresh(tokens["refresh_token"]).status_code == 200  # other account
-    flow.world.add_fault({"path": "/api/*", "mode": "status", "status": 502, "method": "POST",
-                          "count": -1})
+    flow.world.add_fault(
+        {"path": "/api/*", "mode": "status", "status": 502, "method": "POST", "count": -1}
+    )
     assert flow.api("GET", "/account", tokens["access_token"]).status_code == 200
     for _ in range(3):
         assert flow.api("POST", "/tickets", tokens["access_token"], json={}).status_code == 502
@@ -131,8 +144,10 @@ def test_fault_rules_through_control_api(live: Any) -> None:
     assert rule["id"] == 1 and rule["remaining"] == 2
     assert len(control.faults()) == 1
     with httpx.Client() as http:
-        bad = http.post(f"{live.url}/_sandbox/faults",
-                        json={"path": "token", "mode": "explode", "colour": "red"})
+        bad = http.post(
+            f"{live.url}/_sandbox/faults",
+            json={"path": "token", "mode": "explode", "colour": "red"},
+        )
     assert bad.status_code == 400
     message = bad.json()["error"]
     assert "colour" in message and "mode" in message and "path" in message

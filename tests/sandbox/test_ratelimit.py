@@ -65,7 +65,12 @@ def test_sixth_immediate_request_gets_429(limited: tuple[Any, str]) -> None:
     answers = [flow.api("GET", "/account", token) for _ in range(6)]
     assert [r.status_code for r in answers] == [200] * 5 + [429]
     assert [r.headers["X-Gorgias-Account-Api-Call-Limit"] for r in answers[:5]] == [
-        "1/5", "2/5", "3/5", "4/5", "5/5"]
+        "1/5",
+        "2/5",
+        "3/5",
+        "4/5",
+        "5/5",
+    ]
     limited_response = answers[-1]
     assert limited_response.json() == {"error": {"msg": "Too many requests"}}
     assert int(limited_response.headers["Retry-after"]) >= 1

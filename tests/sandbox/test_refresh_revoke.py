@@ -29,8 +29,11 @@ def test_rotation_issues_a_new_refresh_token_and_supersedes_the_old(flow: Any) -
     third = flow.refresh(second).json()["refresh_token"]
     assert len({first, second, third}) == 3
     (grant,) = flow.grants()
-    assert [rt["status"] for rt in grant["refresh_tokens"]] == ["superseded", "superseded",
-                                                                 "current"]
+    assert [rt["status"] for rt in grant["refresh_tokens"]] == [
+        "superseded",
+        "superseded",
+        "current",
+    ]
     assert grant["current_refresh_token"] == third
 
 
@@ -83,8 +86,14 @@ def test_id_token_on_refresh_only_when_configured(flow: Any) -> None:
 
 def test_refresh_token_is_bound_to_client_and_account(flow: Any) -> None:
     """Another client or another account's endpoint cannot use the refresh token."""
-    flow.http.post("/_sandbox/clients", json={"client_id": "app2", "client_secret": "s2",
-                                              "redirect_uris": ["https://x.example/cb"]})
+    flow.http.post(
+        "/_sandbox/clients",
+        json={
+            "client_id": "app2",
+            "client_secret": "s2",
+            "redirect_uris": ["https://x.example/cb"],
+        },
+    )
     rt = flow.tokens()["refresh_token"]
     assert flow.refresh(rt, auth=("app2", "s2")).json()["error"] == "invalid_grant"
     assert flow.refresh(rt, account="globex").json()["error"] == "invalid_grant"
@@ -136,4 +145,3 @@ def test_uninstall_revokes_every_grant_of_the_account(flow: Any) -> None:
         assert flow.api("GET", "/account", tokens["access_token"]).status_code == 200
     assert flow.refresh(other["refresh_token"], account="globex").status_code == 200
     assert all(g["revoked_reason"] == "uninstalled" for g in flow.grants())
-

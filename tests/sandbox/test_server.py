@@ -38,10 +38,9 @@ def test_concurrent_api_calls_are_all_served_and_counted(live_flow: Any, live: A
     headers = {"Authorization": f"Bearer {token}"}
 
     def call(_: int) -> int:
-        with httpx.Client(base_url=live.url, timeout=5.0) as client:
-            return client.get("/acme/api/tickets", headers=headers).status_code
+        return live_flow.http.get("/acme/api/tickets", headers=headers).status_code
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:  # httpx.Client is thread-safe
         statuses = list(pool.map(call, range(40)))
     assert statuses == [200] * 40
     assert live.control.count("acme", "api.GET /api/tickets") == 40
@@ -55,12 +54,8 @@ def test_concurrent_refreshes_with_rotation_lose_the_grant(live_flow: Any, live:
     barrier, results = threading.Barrier(2), []
 
     def refresh() -> None:
-        with httpx.Client(base_url=live.url, timeout=5.0) as client:
-            barrier.wait()
-            results.append(client.post("/acme/oauth/token", auth=(live_flow.CLIENT_ID,
-                                                                  live_flow.CLIENT_SECRET),
-                                       data={"grant_type": "refresh_token",
-                                             "refresh_token": rt}).status_code)
+        barrier.wait()
+        results.append(live_flow.refresh(rt).status_code)
 
     threads = [threading.Thread(target=refresh) for _ in range(2)]
     for thread in threads:
@@ -95,6 +90,10 @@ def test_sandbox_imports_nothing_else_from_the_kit() -> None:
                 names = [alias.name for alias in node.names]
             else:
                 continue
-            offenders += [(path.name, n) for n in names if n.startswith("<") or (
-                n.startswith("gorgias_appkit") and not n.startswith("gorgias_appkit.sandbox"))]
+            offenders += [
+                (path.name, n)
+                for n in names
+                if n.startswith("<")
+                or (n.startswith("gorgias_appkit") and not n.startswith("gorgias_appkit.sandbox"))
+            ]
     assert offenders == []

@@ -30,8 +30,13 @@ def _verify(flow: Any, token: str, **options: Any) -> dict[str, Any]:
     kid = jwt.get_unverified_header(token).get("kid")
     (key,) = [k for k in keys if k["kid"] == kid] if kid else keys
     claims: dict[str, Any] = jwt.decode(
-        token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=flow.CLIENT_ID,
-        issuer="http://sandbox.test/acme", options={"verify_sub": False, **options})
+        token,
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience=flow.CLIENT_ID,
+        issuer="http://sandbox.test/acme",
+        options={"verify_sub": False, **options},
+    )
     return claims
 
 
@@ -46,21 +51,23 @@ def test_untampered_id_token_verifies_against_jwks(flow: Any) -> None:
     assert claims["nonce"] == "nonce-1" and isinstance(claims["sub"], int)
 
 
-@pytest.mark.parametrize(("mode", "check"), [
-    ("bad_iss", lambda c: c["iss"] != "http://sandbox.test/acme"),
-    ("bad_aud", lambda c: c["aud"] != "sandbox-client-id"),
-    ("missing_sub", lambda c: "sub" not in c),
-    ("missing_iat", lambda c: "iat" not in c),
-    ("bad_nonce", lambda c: c["nonce"] != "nonce-1"),
-    ("expired", lambda c: c["exp"] < time.time()),
-    ("iat_future", lambda c: c["iat"] > time.time() + 300),
-])
+@pytest.mark.parametrize(
+    ("mode", "check"),
+    [
+        ("bad_iss", lambda c: c["iss"] != "http://sandbox.test/acme"),
+        ("bad_aud", lambda c: c["aud"] != "sandbox-client-id"),
+        ("missing_sub", lambda c: "sub" not in c),
+        ("missing_iat", lambda c: "iat" not in c),
+        ("bad_nonce", lambda c: c["nonce"] != "nonce-1"),
+        ("expired", lambda c: c["exp"] < time.time()),
+        ("iat_future", lambda c: c["iat"] > time.time() + 300),
+    ],
+)
 def test_claim_tampering_keeps_a_valid_signature(flow: Any, mode: str, check: Any) -> None:
     """Each claim tamper mode breaks exactly its claim under a genuine RS256 signature."""
     token = _id_token(flow, mode)
     assert check(_claims(token))
-    _verify(flow, token, verify_iss=False, verify_aud=False, verify_exp=False,
-            verify_iat=False)
+    _verify(flow, token, verify_iss=False, verify_aud=False, verify_exp=False, verify_iat=False)
 
 
 def test_bad_signature(flow: Any) -> None:
@@ -95,8 +102,9 @@ def test_wrong_key(flow: Any) -> None:
     keys = flow.http.get("/acme/.well-known/jwks.json").json()["keys"]
     assert kid not in {k["kid"] for k in keys}
     rogue = sandbox_tokens.rogue_key().private_key.public_key()
-    jwt.decode(token, rogue, algorithms=["RS256"], audience=flow.CLIENT_ID,
-               options={"verify_sub": False})
+    jwt.decode(
+        token, rogue, algorithms=["RS256"], audience=flow.CLIENT_ID, options={"verify_sub": False}
+    )
 
 
 def test_tamper_does_not_touch_the_access_token(flow: Any) -> None:

@@ -75,18 +75,30 @@ def test_odd_secret_correctly_form_encoded_in_basic_auth_works(flow: Any) -> Non
     """A secret with + / : % works when form-urlencoded before base64 (RFC 6749 §2.3.1)."""
     flow.configure(client_secret=ODD_SECRET)
     good = _basic(quote_plus(flow.CLIENT_ID), quote_plus(ODD_SECRET))
-    response = flow.http.post("/acme/oauth/token", headers=good, data={
-        "grant_type": "authorization_code", "code": flow.code(),
-        "redirect_uri": flow.REDIRECT_URI})
+    response = flow.http.post(
+        "/acme/oauth/token",
+        headers=good,
+        data={
+            "grant_type": "authorization_code",
+            "code": flow.code(),
+            "redirect_uri": flow.REDIRECT_URI,
+        },
+    )
     assert response.status_code == 200, response.text
 
 
 def test_odd_secret_sent_raw_in_basic_auth_fails(flow: Any) -> None:
     """The same secret sent without form-encoding is refused with 401 invalid_client."""
     flow.configure(client_secret=ODD_SECRET)
-    response = flow.http.post("/acme/oauth/token", headers=_basic(flow.CLIENT_ID, ODD_SECRET),
-                              data={"grant_type": "authorization_code", "code": flow.code(),
-                                    "redirect_uri": flow.REDIRECT_URI})
+    response = flow.http.post(
+        "/acme/oauth/token",
+        headers=_basic(flow.CLIENT_ID, ODD_SECRET),
+        data={
+            "grant_type": "authorization_code",
+            "code": flow.code(),
+            "redirect_uri": flow.REDIRECT_URI,
+        },
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
@@ -172,8 +184,9 @@ def test_error_statuses(flow: Any) -> None:
     unsupported = flow.http.post("/acme/oauth/token", data={"grant_type": "password"}, auth=auth)
     assert unsupported.status_code == 400
     assert unsupported.json()["error"] == "unsupported_grant_type"
-    no_code = flow.http.post("/acme/oauth/token", auth=auth,
-                             data={"grant_type": "authorization_code"})
+    no_code = flow.http.post(
+        "/acme/oauth/token", auth=auth, data={"grant_type": "authorization_code"}
+    )
     assert no_code.status_code == 400 and no_code.json()["error"] == "invalid_request"
     assert no_code.headers["cache-control"] == "no-store"
 

@@ -50,8 +50,11 @@ def get_ticket(account: str, ticket_id: int) -> Response:
 def _message_problems(msg: Any, where: str) -> list[str]:
     if not isinstance(msg, dict):
         return [f"{where}: must be an object."]
-    problems = [f"{where}.{f}: Missing data for required field." for f in ("channel", "via")
-                if not isinstance(msg.get(f), str) or not msg[f]]
+    problems = [
+        f"{where}.{f}: Missing data for required field."
+        for f in ("channel", "via")
+        if not isinstance(msg.get(f), str) or not msg[f]
+    ]
     if not isinstance(msg.get("from_agent"), bool):
         problems.append(f"{where}.from_agent: Missing data for required field.")
     if not (msg.get("body_text") or msg.get("body_html")):
@@ -64,11 +67,19 @@ def _new_message(ticket_id: int, msg: dict[str, Any]) -> dict[str, Any]:
     sender = msg.get("sender") if isinstance(msg.get("sender"), dict) else None
     if sender is None and msg["from_agent"]:
         sender = person(acct.user(int(g.sandbox_claims["sub"])) or acct.owner())
-    return message_object(ticket_id, acct.new_id("message"), channel=msg["channel"],
-                          via=msg["via"], from_agent=msg["from_agent"], sender=sender,
-                          body_text=msg.get("body_text"), body_html=msg.get("body_html"),
-                          subject=msg.get("subject"), receiver=msg.get("receiver"),
-                          when=msg.get("sent_datetime") or now_iso())
+    return message_object(
+        ticket_id,
+        acct.new_id("message"),
+        channel=msg["channel"],
+        via=msg["via"],
+        from_agent=msg["from_agent"],
+        sender=sender,
+        body_text=msg.get("body_text"),
+        body_html=msg.get("body_html"),
+        subject=msg.get("subject"),
+        receiver=msg.get("receiver"),
+        when=msg.get("sent_datetime") or now_iso(),
+    )
 
 
 @bp.post("/tickets", strict_slashes=False)
@@ -76,8 +87,9 @@ def create_ticket(account: str) -> Response:
     body = json_body()
     messages = body.get("messages") if body else None
     if not isinstance(messages, list) or not messages:
-        return api_error(400, "Failed to create ticket",
-                         {"messages": ["Missing data for required field."]})
+        return api_error(
+            400, "Failed to create ticket", {"messages": ["Missing data for required field."]}
+        )
     problems = [p for i, m in enumerate(messages) for p in _message_problems(m, f"messages[{i}]")]
     if problems:
         return api_error(400, "Failed to create ticket", {"messages": problems})
@@ -88,19 +100,32 @@ def create_ticket(account: str) -> Response:
         thread = [_new_message(ticket_id, m) for m in messages]
         first = messages[0]
         ticket = {
-            "id": ticket_id, "uri": f"/api/tickets/{ticket_id}/",
-            "external_id": body.get("external_id"), "language": body.get("language"),
-            "status": body.get("status", "open"), "priority": body.get("priority", "normal"),
-            "channel": body.get("channel", first["channel"]), "via": body.get("via", first["via"]),
-            "from_agent": first["from_agent"], "customer": _customer_ref(body, first),
-            "assignee_user": None, "assignee_team": None,
+            "id": ticket_id,
+            "uri": f"/api/tickets/{ticket_id}/",
+            "external_id": body.get("external_id"),
+            "language": body.get("language"),
+            "status": body.get("status", "open"),
+            "priority": body.get("priority", "normal"),
+            "channel": body.get("channel", first["channel"]),
+            "via": body.get("via", first["via"]),
+            "from_agent": first["from_agent"],
+            "customer": _customer_ref(body, first),
+            "assignee_user": None,
+            "assignee_team": None,
             "subject": body.get("subject") or first.get("subject"),
             "excerpt": (thread[0]["body_text"] or "")[:80],
             "tags": [{"name": t.get("name")} for t in body.get("tags", []) if isinstance(t, dict)],
-            "custom_fields": {}, "messages_count": len(thread), "meta": body.get("meta") or {},
-            "spam": False, "created_datetime": now, "opened_datetime": now,
-            "updated_datetime": now, "closed_datetime": None, "trashed_datetime": None,
-            "snooze_datetime": None, "last_message_datetime": now,
+            "custom_fields": {},
+            "messages_count": len(thread),
+            "meta": body.get("meta") or {},
+            "spam": False,
+            "created_datetime": now,
+            "opened_datetime": now,
+            "updated_datetime": now,
+            "closed_datetime": None,
+            "trashed_datetime": None,
+            "snooze_datetime": None,
+            "last_message_datetime": now,
             "last_received_message_datetime": None if first["from_agent"] else now,
         }
         acct.tickets.append(ticket)
@@ -114,16 +139,30 @@ def _customer_ref(body: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]
         return None
     acct = current_account()
     for customer in acct.customers:
-        if ref.get("id") == customer["id"] or (ref.get("email") and ref["email"] == customer["email"]):
+        if ref.get("id") == customer["id"] or (
+            ref.get("email") and ref["email"] == customer["email"]
+        ):
             return person(customer)
     if not isinstance(ref.get("email"), str):
         return None
     now, name = now_iso(), ref.get("name") or ref["email"].split("@")[0]
-    customer = {"id": acct.new_id("customer"), "email": ref["email"], "name": name,
-                "firstname": name.split(" ")[0], "lastname": " ".join(name.split(" ")[1:]),
-                "external_id": None, "language": None, "timezone": None, "channels": [],
-                "data": {}, "integrations": {}, "note": None, "meta": {},
-                "created_datetime": now, "updated_datetime": now}
+    customer = {
+        "id": acct.new_id("customer"),
+        "email": ref["email"],
+        "name": name,
+        "firstname": name.split(" ")[0],
+        "lastname": " ".join(name.split(" ")[1:]),
+        "external_id": None,
+        "language": None,
+        "timezone": None,
+        "channels": [],
+        "data": {},
+        "integrations": {},
+        "note": None,
+        "meta": {},
+        "created_datetime": now,
+        "updated_datetime": now,
+    }
     acct.customers.append(customer)
     return person(customer)
 
@@ -135,7 +174,9 @@ def list_messages(account: str, ticket_id: int) -> Response:
         if acct.ticket(ticket_id) is None:
             return not_found()
         thread = list(acct.messages.get(ticket_id, []))
-    return list_response(thread, f"/api/tickets/{ticket_id}/messages", default_order="created_datetime:asc")
+    return list_response(
+        thread, f"/api/tickets/{ticket_id}/messages", default_order="created_datetime:asc"
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/messages", strict_slashes=False)
@@ -150,9 +191,11 @@ def create_message(account: str, ticket_id: int) -> Response:
             return api_error(400, "Failed to create message", {"message": problems})
         message = _new_message(ticket_id, body)
         acct.messages.setdefault(ticket_id, []).append(message)
-        ticket.update(messages_count=ticket["messages_count"] + 1,
-                      updated_datetime=message["created_datetime"],
-                      last_message_datetime=message["created_datetime"])
+        ticket.update(
+            messages_count=ticket["messages_count"] + 1,
+            updated_datetime=message["created_datetime"],
+            last_message_datetime=message["created_datetime"],
+        )
         return created(message)
 
 
@@ -160,8 +203,9 @@ def create_message(account: str, ticket_id: int) -> Response:
 def list_customers(account: str) -> Response:
     with current_world().lock:
         customers = list(current_account().customers)
-    return list_response(customers, "/api/customers", fields=("created_datetime", "updated_datetime",
-                                                       "name", "id"))
+    return list_response(
+        customers, "/api/customers", fields=("created_datetime", "updated_datetime", "name", "id")
+    )
 
 
 @bp.get("/customers/<int:customer_id>", strict_slashes=False)
@@ -173,8 +217,12 @@ def get_customer(account: str, customer_id: int) -> Response:
 @bp.get("/users", strict_slashes=False)
 def list_users(account: str) -> Response:
     users = list(current_account().users)
-    return list_response(users, "/api/users", default_order="name:asc",
-                 fields=("name", "created_datetime", "updated_datetime", "id"))
+    return list_response(
+        users,
+        "/api/users",
+        default_order="name:asc",
+        fields=("name", "created_datetime", "updated_datetime", "id"),
+    )
 
 
 @bp.get("/users/<int:user_id>", strict_slashes=False)

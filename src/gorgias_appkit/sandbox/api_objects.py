@@ -18,10 +18,11 @@ from .seed import now_iso
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WIDGET_CONTEXTS = ("ticket", "customer", "user")
 _HTTP_DEFAULTS: dict[str, Any] = {
-    "headers": {}, "form": {}, "request_content_type": "application/json",
+    "headers": {},
+    "form": {},
+    "request_content_type": "application/json",
     "response_content_type": "application/json",
-    "triggers": {"ticket_created": True, "ticket_updated": True,
-                 "ticket_message_created": False},
+    "triggers": {"ticket_created": True, "ticket_updated": True, "ticket_message_created": False},
 }
 
 
@@ -40,7 +41,8 @@ def _integration_problems(body: dict[str, Any]) -> dict[str, list[str]]:
             problems.setdefault("http", []).append("url: must be an http(s) URL.")
         if method not in HTTP_METHODS:
             problems.setdefault("http", []).append(
-                f"method: must be one of {', '.join(HTTP_METHODS)}.")
+                f"method: must be one of {', '.join(HTTP_METHODS)}."
+            )
     return problems
 
 
@@ -65,13 +67,19 @@ def _integration(body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, 
     acct, now = current_account(), now_iso()
     new_id = old["id"] if old else acct.new_id("integration")
     return {
-        "id": new_id, "name": body["name"], "type": "http",
+        "id": new_id,
+        "name": body["name"],
+        "type": "http",
         "description": body.get("description"),
         "http": {**_HTTP_DEFAULTS, **body["http"]},
-        "created_datetime": old["created_datetime"] if old else now, "updated_datetime": now,
-        "deactivated_datetime": body.get("deactivated_datetime"), "locked_datetime": None,
-        "uri": f"/api/integrations/{new_id}/", "user": {"id": g.sandbox_claims.get("sub")},
-        "meta": body.get("meta") or {}, "decoration": body.get("decoration"),
+        "created_datetime": old["created_datetime"] if old else now,
+        "updated_datetime": now,
+        "deactivated_datetime": body.get("deactivated_datetime"),
+        "locked_datetime": None,
+        "uri": f"/api/integrations/{new_id}/",
+        "user": {"id": g.sandbox_claims.get("sub")},
+        "meta": body.get("meta") or {},
+        "decoration": body.get("decoration"),
     }
 
 
@@ -79,12 +87,17 @@ def _widget(body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
     acct, now = current_account(), now_iso()
     new_id = old["id"] if old else acct.new_id("widget")
     return {
-        "id": new_id, "type": body["type"], "context": body["context"],
+        "id": new_id,
+        "type": body["type"],
+        "context": body["context"],
         "integration_id": body.get("integration_id"),
         "template": body.get("template") or {"type": "wrapper", "widgets": []},
-        "order": body.get("order", 0), "app_id": None,
-        "created_datetime": old["created_datetime"] if old else now, "updated_datetime": now,
-        "deactivated_datetime": None, "uri": f"/api/widgets/{new_id}/",
+        "order": body.get("order", 0),
+        "app_id": None,
+        "created_datetime": old["created_datetime"] if old else now,
+        "updated_datetime": now,
+        "deactivated_datetime": None,
+        "uri": f"/api/widgets/{new_id}/",
     }
 
 
@@ -97,8 +110,9 @@ def register(bp: Blueprint) -> None:
         _register_kind(bp, kind, store_name, check, build, merge)
 
 
-def _register_kind(bp: Blueprint, kind: str, store_name: str, check: Any, build: Any,
-                   merge: bool) -> None:
+def _register_kind(
+    bp: Blueprint, kind: str, store_name: str, check: Any, build: Any, merge: bool
+) -> None:
     label = kind[:-1]
 
     def objects() -> dict[int, dict[str, Any]]:
@@ -134,10 +148,17 @@ def _register_kind(bp: Blueprint, kind: str, store_name: str, check: Any, build:
                 return Response(status=204)
             body = json_body()
             if body is None:
-                return api_error(400, f"Failed to update {label}", {"body": ["Must be a JSON object."]})
+                return api_error(
+                    400, f"Failed to update {label}", {"body": ["Must be a JSON object."]}
+                )
             if merge:
-                body = {"name": old["name"], "type": old["type"], "http": old["http"],
-                        "description": old["description"], **body}
+                body = {
+                    "name": old["name"],
+                    "type": old["type"],
+                    "http": old["http"],
+                    "description": old["description"],
+                    **body,
+                }
             problems = check(body)
             if problems:
                 return api_error(400, f"Failed to update {label}", problems)
@@ -145,7 +166,13 @@ def _register_kind(bp: Blueprint, kind: str, store_name: str, check: Any, build:
             return jsonify(objects()[obj_id])
 
     bp.add_url_rule(f"/{kind}", f"list_{kind}", list_view, methods=["GET"], strict_slashes=False)
-    bp.add_url_rule(f"/{kind}", f"create_{kind}", create_view, methods=["POST"],
-                    strict_slashes=False)
-    bp.add_url_rule(f"/{kind}/<int:obj_id>", f"{label}_item", item_view,
-                    methods=["GET", "PUT", "DELETE"], strict_slashes=False)
+    bp.add_url_rule(
+        f"/{kind}", f"create_{kind}", create_view, methods=["POST"], strict_slashes=False
+    )
+    bp.add_url_rule(
+        f"/{kind}/<int:obj_id>",
+        f"{label}_item",
+        item_view,
+        methods=["GET", "PUT", "DELETE"],
+        strict_slashes=False,
+    )

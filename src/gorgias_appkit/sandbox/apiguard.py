@@ -20,8 +20,14 @@ from . import tokens
 from .context import current_account, current_world
 from .pagination import PaginationError, paginate
 
-RESOURCES = {"account": "account", "tickets": "tickets", "customers": "customers",
-             "users": "users", "integrations": "integrations", "widgets": "integrations"}
+RESOURCES = {
+    "account": "account",
+    "tickets": "tickets",
+    "customers": "customers",
+    "users": "users",
+    "integrations": "integrations",
+    "widgets": "integrations",
+}
 
 
 def api_error(status: int, msg: str, data: Any = None) -> Response:
@@ -40,8 +46,7 @@ def api_error(status: int, msg: str, data: Any = None) -> Response:
 def list_response(items: list[dict[str, Any]], uri: str, **kwargs: Any) -> Response:
     """One page of ``items`` in the list envelope, or 400 for bad pagination parameters."""
     try:
-        body = paginate(items, uri, request.args, ttl=current_world().config.cursor_ttl,
-                        **kwargs)
+        body = paginate(items, uri, request.args, ttl=current_world().config.cursor_ttl, **kwargs)
     except PaginationError as exc:
         return api_error(400, str(exc))
     return jsonify(body)

@@ -73,8 +73,11 @@ def _pipeline() -> Response | None:
     account = world.account(domain)
     if account is None:
         if request.endpoint == "sandbox_oauth.authorize":
-            body = render_template("error.html", title="Account not found",
-                                   message=f"There is no Gorgias account called {domain!r}.")
+            body = render_template(
+                "error.html",
+                title="Account not found",
+                message=f"There is no Gorgias account called {domain!r}.",
+            )
             return Response(body, status=404, mimetype="text/html")
         response = jsonify(error="account not found")
         response.status_code = 404
@@ -87,8 +90,9 @@ def _pipeline() -> Response | None:
         grant_type = request.form.get("grant_type")
         label = grant_type if grant_type in _KNOWN_GRANTS else "unsupported"
         world.count(domain, f"oauth.token.{label}")
-    rule = world.take_fault(domain, request.path.removeprefix("/" + domain), request.method,
-                            grant_type)
+    rule = world.take_fault(
+        domain, request.path.removeprefix("/" + domain), request.method, grant_type
+    )
     return _apply_fault(world, domain, rule) if rule else None
 
 

@@ -46,12 +46,19 @@ SCOPES: dict[str, str] = {
     "write:all": "Read and change everything you can (legacy scope)",
 }
 for _res, _what in [
-    ("account", "account information and settings"), ("users", "helpdesk users (agents)"),
-    ("customers", "customers and their data"), ("tickets", "tickets, messages and views"),
-    ("custom_fields", "custom field definitions"), ("events", "change events"),
-    ("integrations", "HTTP integrations and widgets"), ("jobs", "bulk jobs"),
-    ("macros", "macros"), ("rules", "rules"), ("satisfaction_survey", "satisfaction surveys"),
-    ("tags", "tags"), ("apps", "apps"),
+    ("account", "account information and settings"),
+    ("users", "helpdesk users (agents)"),
+    ("customers", "customers and their data"),
+    ("tickets", "tickets, messages and views"),
+    ("custom_fields", "custom field definitions"),
+    ("events", "change events"),
+    ("integrations", "HTTP integrations and widgets"),
+    ("jobs", "bulk jobs"),
+    ("macros", "macros"),
+    ("rules", "rules"),
+    ("satisfaction_survey", "satisfaction surveys"),
+    ("tags", "tags"),
+    ("apps", "apps"),
 ]:
     SCOPES[f"{_res}:read"] = f"Read {_what}"
     SCOPES[f"{_res}:write"] = f"Create, change and delete {_what}"
@@ -62,8 +69,9 @@ class SandboxRequest(FlaskOAuth2Request):  # type: ignore[misc]
     """Flask OAuth2 request without Authlib's https-only check (the sandbox is plain HTTP)."""
 
     def __init__(self, request: Any) -> None:
-        OAuth2Request.__init__(self, request.method, "https://sandbox.invalid/",
-                               headers=request.headers)
+        OAuth2Request.__init__(
+            self, request.method, "https://sandbox.invalid/", headers=request.headers
+        )
         self.uri = request.url
         self._request = request
         self.payload = FlaskOAuth2Payload(request)
@@ -134,8 +142,9 @@ class CodeModel:
 class TokenModel:
     """Authlib token view of a refresh or access token record and its grant."""
 
-    def __init__(self, record: RefreshTokenRecord | AccessTokenRecord, grant: Grant,
-                 grace: bool = False) -> None:
+    def __init__(
+        self, record: RefreshTokenRecord | AccessTokenRecord, grant: Grant, grace: bool = False
+    ) -> None:
         self.record, self.grant, self.grace = record, grant, grace
 
     def check_client(self, client: ClientModel) -> bool:
@@ -163,13 +172,25 @@ def authenticate_basic(query_client: Any, request: OAuth2Request) -> ClientModel
     return client if client.check_client_secret(unquote_plus(raw_secret)) else None
 
 
-def build_id_token(client: ClientModel, user: dict[str, Any], scope: str,
-                   nonce: str | None, access_token: str | None) -> str:
+def build_id_token(
+    client: ClientModel,
+    user: dict[str, Any],
+    scope: str,
+    nonce: str | None,
+    access_token: str | None,
+) -> str:
     """Mint an id_token for ``user``, tampered as the config says."""
     cfg = current_world().config
     claims = tokens.id_token_claims(
-        issuer=current_issuer(), client_id=client.get_client_id(), user=user, scope=scope,
-        nonce=nonce, ttl=cfg.id_token_ttl, access_token=access_token, with_azp=cfg.id_token_azp)
+        issuer=current_issuer(),
+        client_id=client.get_client_id(),
+        user=user,
+        scope=scope,
+        nonce=nonce,
+        ttl=cfg.id_token_ttl,
+        access_token=access_token,
+        with_azp=cfg.id_token_azp,
+    )
     return tokens.mint_id_token(claims, cfg.id_token_tamper, client.client.client_secret)
 
 
@@ -195,8 +216,13 @@ class GorgiasOpenIDCode(OpenIDCode):  # type: ignore[misc]
         return False  # Gorgias is not known to reject repeated nonces
 
     def encode_id_token(self, token: dict[str, Any], request: OAuth2Request) -> str:
-        return build_id_token(request.client, request.user, token["scope"],
-                              request.authorization_code.get_nonce(), token["access_token"])
+        return build_id_token(
+            request.client,
+            request.user,
+            token["scope"],
+            request.authorization_code.get_nonce(),
+            token["access_token"],
+        )
 
 
 class GorgiasCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -206,25 +232,37 @@ class GorgiasCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         world, data, now = current_world(), request.payload.data, time.time()
-        world.store.add_code(AuthCode(
-            code=code, account=current_account().domain,
-            client_id=request.client.get_client_id(), redirect_uri=request.payload.redirect_uri,
-            scope=request.scope, user_id=request.user["id"], nonce=data.get("nonce"),
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            issued_at=now, expires_at=now + world.config.code_ttl))
+        world.store.add_code(
+            AuthCode(
+                code=code,
+                account=current_account().domain,
+                client_id=request.client.get_client_id(),
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                user_id=request.user["id"],
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                issued_at=now,
+                expires_at=now + world.config.code_ttl,
+            )
+        )
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
         world = current_world()
         record = world.store.codes.get(code)
-        if (record is None or record.account != current_account().domain
-                or record.client_id != client.get_client_id()):
+        if (
+            record is None
+            or record.account != current_account().domain
+            or record.client_id != client.get_client_id()
+        ):
             return None
         if record.used_at is not None:  # replay: RFC 6749 §4.1.2, revoke what it issued
             world.count(record.account, "oauth.code_replay")
             if record.grant_id:
-                world.store.revoke_grant(world.store.grants[record.grant_id], "code_replay",
-                                         access_tokens=True)
+                world.store.revoke_grant(
+                    world.store.grants[record.grant_id], "code_replay", access_tokens=True
+                )
             return None
         return CodeModel(record) if record.expires_at > time.time() else None
 
@@ -277,8 +315,9 @@ class GorgiasRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def issue_token(self, user: dict[str, Any], refresh_token: TokenModel) -> dict[str, Any]:
         scope = self.request.payload.scope or refresh_token.get_scope()
         rotate = current_world().config.rotate_refresh_tokens and not refresh_token.grace
-        token: dict[str, Any] = self.generate_token(user=user, scope=scope,
-                                                    include_refresh_token=rotate)
+        token: dict[str, Any] = self.generate_token(
+            user=user, scope=scope, include_refresh_token=rotate
+        )
         self.rotated = "refresh_token" in token
         current = refresh_token.grant.current_refresh_token
         if refresh_token.grace and current is not None:
@@ -286,15 +325,15 @@ class GorgiasRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return token
 
     def revoke_old_credential(self, refresh_token: TokenModel) -> None:
-        if getattr(self, "rotated", False) and isinstance(refresh_token.record,
-                                                          RefreshTokenRecord):
+        if getattr(self, "rotated", False) and isinstance(refresh_token.record, RefreshTokenRecord):
             current_world().store.supersede(refresh_token.record)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], Any]:
         status, token, headers = super().create_token_response()
         if current_world().config.id_token_on_refresh and "openid" in token["scope"].split():
-            token["id_token"] = build_id_token(self.request.client, self.request.user,
-                                               token["scope"], None, token["access_token"])
+            token["id_token"] = build_id_token(
+                self.request.client, self.request.user, token["scope"], None, token["access_token"]
+            )
         return status, token, headers
 
 
@@ -306,7 +345,9 @@ class GorgiasRevocation(RevocationEndpoint):  # type: ignore[misc]
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenModel | None:
         store = current_world().store
         found: list[RefreshTokenRecord | AccessTokenRecord | None] = [
-            store.refresh.get(token_string), store.access.get(token_string)]
+            store.refresh.get(token_string),
+            store.access.get(token_string),
+        ]
         if token_type_hint == "access_token":
             found.reverse()
         record = next((r for r in found if r is not None), None)
@@ -317,8 +358,11 @@ class GorgiasRevocation(RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: TokenModel, request: OAuth2Request) -> None:
         world = current_world()
         if isinstance(token.record, RefreshTokenRecord):
-            world.store.revoke_grant(token.grant, "revoked_by_client",
-                                     access_tokens=world.config.revoke_access_tokens_on_revoke)
+            world.store.revoke_grant(
+                token.grant,
+                "revoked_by_client",
+                access_tokens=world.config.revoke_access_tokens_on_revoke,
+            )
         else:
             token.record.revoked = True
 
@@ -339,23 +383,33 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             grant = request.refresh_token.grant
         else:
             grant = store.new_grant(request.authorization_code.record)
-        store.add_access_token(grant, token["access_token"], meta["jti"], token["scope"],
-                               meta["ttl"])
+        store.add_access_token(
+            grant, token["access_token"], meta["jti"], token["scope"], meta["ttl"]
+        )
         if meta["new_refresh"] and "refresh_token" in token:
             store.add_refresh_token(grant, token["refresh_token"])
 
 
-def generate_token(grant_type: str, client: ClientModel, user: dict[str, Any] | None = None,
-                   scope: str | None = None, expires_in: int | None = None,
-                   include_refresh_token: bool = True) -> dict[str, Any]:
+def generate_token(
+    grant_type: str,
+    client: ClientModel,
+    user: dict[str, Any] | None = None,
+    scope: str | None = None,
+    expires_in: int | None = None,
+    include_refresh_token: bool = True,
+) -> dict[str, Any]:
     """Token generator: RS256 JWT (or opaque) access token, Gorgias' ``expires_in`` quirk."""
     cfg, scope = current_world().config, scope or ""
     assert user is not None  # noqa: S101 - Authlib always passes the user for these grants
     if cfg.access_token_format == "jwt":
         access, claims = tokens.mint_access_token(
-            issuer=current_issuer(), account=current_account().domain,
-            client_id=client.get_client_id(), user_id=user["id"], scope=scope,
-            ttl=cfg.access_token_ttl)
+            issuer=current_issuer(),
+            account=current_account().domain,
+            client_id=client.get_client_id(),
+            user_id=user["id"],
+            scope=scope,
+            ttl=cfg.access_token_ttl,
+        )
         jti = claims["jti"]
     else:
         access, jti = secrets.token_urlsafe(30), "opaque-" + secrets.token_hex(8)
@@ -377,8 +431,9 @@ def create_authorization_server(app: Flask) -> SandboxAuthorizationServer:
     server.scopes_supported = list(SCOPES)
     server.register_token_generator("default", generate_token)
     server.register_client_auth_method("client_secret_basic", authenticate_basic)
-    server.register_grant(GorgiasCodeGrant,
-                          [S256CodeChallenge(required=False), GorgiasOpenIDCode()])
+    server.register_grant(
+        GorgiasCodeGrant, [S256CodeChallenge(required=False), GorgiasOpenIDCode()]
+    )
     server.register_grant(GorgiasRefreshGrant)
     server.register_endpoint(GorgiasRevocation)
     return server

@@ -99,8 +99,10 @@ def accounts() -> Response:
     body = _body() or {}
     name = body.get("name")
     try:
-        account = world.create_account(body.get("domain"),  # type: ignore[arg-type]
-                                       name if isinstance(name, str) else None)
+        account = world.create_account(
+            body.get("domain"),  # type: ignore[arg-type]
+            name if isinstance(name, str) else None,
+        )
     except ValueError as exc:
         return _bad(str(exc))
     except KeyError:
@@ -142,16 +144,36 @@ def clients() -> Response:
     if request.method == "GET":
         with world.lock:
             registered = [world.client(world.config.client_id), *world.clients.values()]
-        return _reply({"clients": [{"client_id": c.client_id, "redirect_uris": c.redirect_uris,
-                                    "name": c.name} for c in registered if c]})
+        return _reply(
+            {
+                "clients": [
+                    {"client_id": c.client_id, "redirect_uris": c.redirect_uris, "name": c.name}
+                    for c in registered
+                    if c
+                ]
+            }
+        )
     body = _body() or {}
-    client_id, secret, uris = (body.get("client_id"), body.get("client_secret"),
-                               body.get("redirect_uris"))
-    if not (isinstance(client_id, str) and client_id and isinstance(secret, str) and secret
-            and isinstance(uris, list) and uris and all(isinstance(u, str) for u in uris)):
+    client_id, secret, uris = (
+        body.get("client_id"),
+        body.get("client_secret"),
+        body.get("redirect_uris"),
+    )
+    if not (
+        isinstance(client_id, str)
+        and client_id
+        and isinstance(secret, str)
+        and secret
+        and isinstance(uris, list)
+        and uris
+        and all(isinstance(u, str) for u in uris)
+    ):
         return _bad("need client_id, client_secret (strings) and redirect_uris (list of URLs)")
     name = body.get("name")
-    client = world.register_client(client_id, secret, tuple(uris),
-                                   name if isinstance(name, str) else None)
-    return _reply({"client_id": client.client_id, "redirect_uris": client.redirect_uris,
-                   "name": client.name}, 201)
+    client = world.register_client(
+        client_id, secret, tuple(uris), name if isinstance(name, str) else None
+    )
+    return _reply(
+        {"client_id": client.client_id, "redirect_uris": client.redirect_uris, "name": client.name},
+        201,
+    )

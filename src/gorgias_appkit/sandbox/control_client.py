@@ -89,8 +89,9 @@ class SandboxControl:
 
     def drain(self, account: str, requests: int) -> dict[str, Any]:
         """Fill ``account``'s rate-limit bucket by ``requests``, as another app would."""
-        result: dict[str, Any] = self._call("POST", f"/accounts/{account}/drain",
-                                            json={"requests": requests})
+        result: dict[str, Any] = self._call(
+            "POST", f"/accounts/{account}/drain", json={"requests": requests}
+        )
         return result
 
     def objects(self, account: str) -> dict[str, Any]:
@@ -103,9 +104,14 @@ class SandboxControl:
         result: dict[str, Any] = self._call("POST", "/accounts", json=body)
         return result
 
-    def register_client(self, client_id: str, client_secret: str,
-                        redirect_uris: list[str], name: str | None = None) -> dict[str, Any]:
-        body = {"client_id": client_id, "client_secret": client_secret,
-                "redirect_uris": redirect_uris, **({"name": name} if name else {})}
+    def register_client(
+        self, client_id: str, client_secret: str, redirect_uris: list[str], name: str | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uris": redirect_uris,
+            **({"name": name} if name else {}),
+        }
         result: dict[str, Any] = self._call("POST", "/clients", json=body)
         return result

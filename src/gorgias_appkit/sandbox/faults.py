@@ -28,8 +28,19 @@ from typing import Any
 
 MODES = ("status", "delay", "drop_before", "drop_after", "redirect")
 DROP_KEY = "gorgias_sandbox.drop"
-_FIELDS = ("path", "account", "grant_type", "method", "mode", "status", "retry_after", "body",
-           "delay_ms", "location", "count")
+_FIELDS = (
+    "path",
+    "account",
+    "grant_type",
+    "method",
+    "mode",
+    "status",
+    "retry_after",
+    "body",
+    "delay_ms",
+    "location",
+    "count",
+)
 
 
 @dataclass
@@ -83,10 +94,19 @@ class FaultRule:
             raise ValueError("; ".join(problems))
         method = data.get("method")
         return cls(
-            id=rule_id, path=str(path), mode=str(mode), account=data.get("account"),
-            grant_type=data.get("grant_type"), method=method.upper() if method else None,
-            status=status, retry_after=retry_after, body=data.get("body"),
-            delay_ms=delay_ms, location=data.get("location"), count=count, remaining=count,
+            id=rule_id,
+            path=str(path),
+            mode=str(mode),
+            account=data.get("account"),
+            grant_type=data.get("grant_type"),
+            method=method.upper() if method else None,
+            status=status,
+            retry_after=retry_after,
+            body=data.get("body"),
+            delay_ms=delay_ms,
+            location=data.get("location"),
+            count=count,
+            remaining=count,
         )
 
     def matches(self, account: str, path: str, method: str, grant_type: str | None) -> bool:
@@ -121,8 +141,10 @@ def default_body(rule: FaultRule, api: bool, error_shape: str) -> Any:
     if api:
         msg = f"Injected HTTP {rule.status}"
         return {"error": msg} if error_shape == "string" else {"error": {"msg": msg}}
-    return {"error": "server_error" if (rule.status or 500) >= 500 else "invalid_request",
-            "error_description": f"Injected HTTP {rule.status}"}
+    return {
+        "error": "server_error" if (rule.status or 500) >= 500 else "invalid_request",
+        "error_description": f"Injected HTTP {rule.status}",
+    }
 
 
 def mark_drop(environ: dict[str, Any]) -> None:

@@ -46,8 +46,13 @@ class AccessTokenRecord:
     revoked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"jti": self.jti, "scope": self.scope, "issued_at": self.issued_at,
-                "expires_at": self.expires_at, "revoked": self.revoked}
+        return {
+            "jti": self.jti,
+            "scope": self.scope,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "revoked": self.revoked,
+        }
 
 
 @dataclass
@@ -62,8 +67,13 @@ class RefreshTokenRecord:
     superseded_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.rt_id, "token": self.token, "status": self.status,
-                "issued_at": self.issued_at, "superseded_at": self.superseded_at}
+        return {
+            "id": self.rt_id,
+            "token": self.token,
+            "status": self.status,
+            "issued_at": self.issued_at,
+            "superseded_at": self.superseded_at,
+        }
 
 
 @dataclass
@@ -92,9 +102,14 @@ class Grant:
         """JSON form, as listed by ``GET /_sandbox/grants``."""
         current = self.current_refresh_token
         return {
-            "id": self.grant_id, "account": self.account, "client_id": self.client_id,
-            "user_id": self.user_id, "scope": self.scope, "status": self.status,
-            "created_at": self.created_at, "revoked_at": self.revoked_at,
+            "id": self.grant_id,
+            "account": self.account,
+            "client_id": self.client_id,
+            "user_id": self.user_id,
+            "scope": self.scope,
+            "status": self.status,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
             "revoked_reason": self.revoked_reason,
             "current_refresh_token": current.token if current else None,
             "refresh_tokens": [rt.to_dict() for rt in self.refresh_tokens],
@@ -123,24 +138,37 @@ class GrantStore:
 
     def new_grant(self, code: AuthCode) -> Grant:
         """Open a grant for a code being exchanged."""
-        grant = Grant(grant_id=self._next("grant-"), account=code.account,
-                      client_id=code.client_id, user_id=code.user_id, scope=code.scope,
-                      nonce=code.nonce, created_at=time.time())
+        grant = Grant(
+            grant_id=self._next("grant-"),
+            account=code.account,
+            client_id=code.client_id,
+            user_id=code.user_id,
+            scope=code.scope,
+            nonce=code.nonce,
+            created_at=time.time(),
+        )
         self.grants[grant.grant_id] = grant
         code.grant_id = grant.grant_id
         return grant
 
     def add_access_token(self, grant: Grant, token: str, jti: str, scope: str, ttl: int) -> None:
         now = time.time()
-        record = AccessTokenRecord(token=token, jti=jti, grant_id=grant.grant_id, scope=scope,
-                                   issued_at=now, expires_at=now + ttl)
+        record = AccessTokenRecord(
+            token=token,
+            jti=jti,
+            grant_id=grant.grant_id,
+            scope=scope,
+            issued_at=now,
+            expires_at=now + ttl,
+        )
         grant.access_tokens.append(record)
         self.access[token] = record
         self.by_jti[jti] = record
 
     def add_refresh_token(self, grant: Grant, token: str) -> RefreshTokenRecord:
-        record = RefreshTokenRecord(token=token, rt_id=self._next("rt-"),
-                                    grant_id=grant.grant_id, issued_at=time.time())
+        record = RefreshTokenRecord(
+            token=token, rt_id=self._next("rt-"), grant_id=grant.grant_id, issued_at=time.time()
+        )
         grant.refresh_tokens.append(record)
         self.refresh[token] = record
         return record
@@ -164,9 +192,15 @@ class GrantStore:
                 at.revoked = True
 
     def log_refresh(self, grant: Grant, record: RefreshTokenRecord, result: str) -> None:
-        grant.refresh_log.append({"at": time.time(), "refresh_token_id": record.rt_id,
-                                  "refresh_token": record.token, "status_before": record.status,
-                                  "result": result})
+        grant.refresh_log.append(
+            {
+                "at": time.time(),
+                "refresh_token_id": record.rt_id,
+                "refresh_token": record.token,
+                "status_before": record.status,
+                "result": result,
+            }
+        )
 
     def for_account(self, account: str | None) -> list[Grant]:
         return [g for g in self.grants.values() if account is None or g.account == account]

@@ -42,8 +42,9 @@ def _finish(response: Response) -> Response:
 def _authorize_error(error: OAuth2Error) -> Response:
     if error.redirect_uri:  # the client and its redirect_uri were verified first
         return _finish(_server().handle_error_response(None, error))
-    return _error_page("Authorization request refused",
-                       f"{error.error}: {error.get_error_description()}")
+    return _error_page(
+        "Authorization request refused", f"{error.error}: {error.get_error_description()}"
+    )
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
@@ -59,12 +60,19 @@ def authorize(account: str) -> Response:
                 return _authorize_error(error)
             if auto:
                 world.count(acct.domain, "oauth.authorize.auto_approve")
-                return _finish(server.create_authorization_response(
-                    grant_user=acct.owner(), grant=grant))
+                return _finish(
+                    server.create_authorization_response(grant_user=acct.owner(), grant=grant)
+                )
         scopes = [(s, SCOPES.get(s, s)) for s in (grant.request.scope or "").split()]
         body = render_template(
-            "consent.html", account=acct.record, users=acct.users, selected=acct.owner(),
-            app_name=grant.request.client.client.name, scopes=scopes, action=request.full_path)
+            "consent.html",
+            account=acct.record,
+            users=acct.users,
+            selected=acct.owner(),
+            app_name=grant.request.client.client.name,
+            scopes=scopes,
+            action=request.full_path,
+        )
         return Response(body, mimetype="text/html")
     decision = request.form.get("decision")
     if decision not in ("approve", "deny"):
@@ -113,8 +121,9 @@ def discovery(account: str) -> Response:
     if not cfg.publish_jwks:
         return _not_published()
     issuer = current_issuer()
-    methods = ["client_secret_basic"] + (["client_secret_post"]
-                                         if cfg.allow_client_secret_post else [])
+    methods = ["client_secret_basic"] + (
+        ["client_secret_post"] if cfg.allow_client_secret_post else []
+    )
     doc: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -130,8 +139,17 @@ def discovery(account: str) -> Response:
         "revocation_endpoint_auth_methods_supported": methods,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": cfg.send_iss,
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "email",
-                             "name"],
+        "claims_supported": [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "email",
+            "name",
+        ],
     }
     return jsonify(doc)
 

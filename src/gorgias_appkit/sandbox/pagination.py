@@ -26,8 +26,9 @@ class PaginationError(ValueError):
 
 
 def encode_cursor(offset: int, uri: str, order_by: str) -> str:
-    payload = json.dumps({"o": offset, "u": uri, "b": order_by, "t": int(time.time())},
-                         separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"o": offset, "u": uri, "b": order_by, "t": int(time.time())}, separators=(",", ":")
+    ).encode()
     mac = hmac.new(_KEY, payload, hashlib.sha256).digest()[:10]
     return base64.urlsafe_b64encode(mac + payload).rstrip(b"=").decode("ascii")
 
@@ -66,9 +67,11 @@ def _sort(items: Sequence[dict[str, Any]], order_by: str, fields: Sequence[str])
     field, _, direction = order_by.partition(":")
     if field not in fields or direction not in ("asc", "desc"):
         raise PaginationError(
-            f"order_by must be <field>:asc|desc with field one of {', '.join(fields)}")
-    return sorted(items, key=lambda item: (item.get(field) or "", item["id"]),
-                  reverse=direction == "desc")
+            f"order_by must be <field>:asc|desc with field one of {', '.join(fields)}"
+        )
+    return sorted(
+        items, key=lambda item: (item.get(field) or "", item["id"]), reverse=direction == "desc"
+    )
 
 
 def paginate(
@@ -88,7 +91,7 @@ def paginate(
         offset, order_by = decode_cursor(cursor, uri, order_by, ttl)
     order_by = order_by or default_order
     ordered = _sort(items, order_by, fields)
-    page = ordered[offset: offset + limit]
+    page = ordered[offset : offset + limit]
     more = offset + limit < len(ordered)
     return {
         "object": "list",
@@ -96,7 +99,8 @@ def paginate(
         "data": page,
         "meta": {
             "prev_cursor": encode_cursor(max(0, offset - limit), uri, order_by)
-            if offset > 0 else None,
+            if offset > 0
+            else None,
             "next_cursor": encode_cursor(offset + limit, uri, order_by) if more else None,
         },
     }

@@ -44,8 +44,14 @@ class _QuietHandler(_Handler):
 class SandboxServer:
     """A sandbox on a real socket in a daemon thread. Use as a context manager."""
 
-    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1",
-                 port: int = 0, app: Flask | None = None, quiet: bool = True) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app: Flask | None = None,
+        quiet: bool = True,
+    ) -> None:
         self.app = app or create_sandbox(config)
         self.host, self._port, self.quiet = host, port, quiet
         self._server: BaseWSGIServer | None = None
@@ -79,11 +85,15 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         handler = _QuietHandler if self.quiet else _Handler
-        self._server = make_server(self.host, self._port, self.app, threaded=True,
-                                   request_handler=handler)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"sandbox-{self.port}", daemon=True)
+        self._server = make_server(
+            self.host, self._port, self.app, threaded=True, request_handler=handler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -105,13 +115,18 @@ class SandboxServer:
         self.stop()
 
 
-def serve_sandbox(config: SandboxConfig | None = None, host: str = "127.0.0.1",
-                  port: int = 8800) -> None:
+def serve_sandbox(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 8800
+) -> None:
     """Serve the sandbox until interrupted (werkzeug threaded server, request logging on)."""
-    server = make_server(host, port, create_sandbox(config), threaded=True,
-                         request_handler=_Handler)
-    print(f"Gorgias sandbox on http://{host}:{server.server_port}/<account>/ "  # noqa: T201
-          f"(control API: /_sandbox/)", flush=True)
+    server = make_server(
+        host, port, create_sandbox(config), threaded=True, request_handler=_Handler
+    )
+    print(
+        f"Gorgias sandbox on http://{host}:{server.server_port}/<account>/ "  # noqa: T201
+        f"(control API: /_sandbox/)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -44,8 +44,14 @@ class KeyPair:
         numbers = self.private_key.public_key().public_numbers()
         n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
         e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
-        return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
-                "n": b64url(n), "e": b64url(e)}
+        return {
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": self.kid,
+            "n": b64url(n),
+            "e": b64url(e),
+        }
 
     def sign(self, data: bytes) -> bytes:
         """RS256-sign ``data``."""
@@ -56,8 +62,7 @@ def _key(name: str) -> KeyPair:
     with _lock:
         if name not in _keys:
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            _keys[name] = KeyPair(kid=f"sandbox-{name}-{secrets.token_hex(4)}",
-                                  private_key=private)
+            _keys[name] = KeyPair(kid=f"sandbox-{name}-{secrets.token_hex(4)}", private_key=private)
         return _keys[name]
 
 
@@ -178,8 +183,11 @@ def mint_id_token(claims: dict[str, Any], tamper: str, client_secret: str) -> st
         return encode({"alg": "none", "typ": "JWT"}, claims)
     if tamper == "hs256_with_client_secret":
         secret = client_secret.encode()
-        return encode({"alg": "HS256", "typ": "JWT"}, claims,
-                      lambda data: hmac.new(secret, data, hashlib.sha256).digest())
+        return encode(
+            {"alg": "HS256", "typ": "JWT"},
+            claims,
+            lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
+        )
     if tamper == "wrong_key":
         return sign_rs256(claims, rogue_key())
     token = sign_rs256(claims, key)

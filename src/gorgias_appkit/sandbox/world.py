@@ -152,7 +152,10 @@ class World:
             return self.clients.get(client_id)
 
     def register_client(
-        self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...],
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: tuple[str, ...],
         name: str | None = None,
     ) -> Client:
         client = Client(client_id, client_secret, tuple(redirect_uris), name or client_id)
@@ -198,8 +201,7 @@ class World:
     def bucket(self, account: str) -> LeakyBucket:
         with self.lock:
             if account not in self.buckets:
-                self.buckets[account] = LeakyBucket(self.config.rate_limit,
-                                                    self.config.rate_window)
+                self.buckets[account] = LeakyBucket(self.config.rate_limit, self.config.rate_window)
             return self.buckets[account]
 
     # -- grants ---------------------------------------------------------------------------
@@ -220,5 +222,7 @@ class World:
     def objects(self, account: AccountData) -> dict[str, Any]:
         """Integrations and widgets that exist right now (for leak checks)."""
         with self.lock:
-            return {"integrations": list(account.integrations.values()),
-                    "widgets": list(account.widgets.values())}
+            return {
+                "integrations": list(account.integrations.values()),
+                "widgets": list(account.widgets.values()),
+            }

@@ -1,0 +1,28 @@
+"""Run every benchmark module and print its figures, measured side by side in this one run."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    here = Path(__file__).parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    only = set(sys.argv[1:])
+    for name in names:
+        if only and name not in only:
+            continue
+        module = importlib.import_module(f"bench.{name}")
+        print(f"\n== {name}: {(module.__doc__ or '').strip().splitlines()[0]}")
+        started = time.perf_counter()
+        module.run()
+        print(f"   ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
