@@ -53,14 +53,14 @@ def test_bucket_fill_is_capped() -> None:
 
 @pytest.fixture
 def limited(flow: Any) -> tuple[Any, str]:
-    """A flow with rate_limit=5 per 1 s, and a token (obtained before the limit applies)."""
+    """A flow with rate_limit=5 per 5 s (slow leak: no timing flakes), and a token."""
     token = flow.tokens()["access_token"]
-    flow.configure(rate_limit=5, rate_window=1.0)
+    flow.configure(rate_limit=5, rate_window=5.0)
     return flow, token
 
 
 def test_sixth_immediate_request_gets_429(limited: tuple[Any, str]) -> None:
-    """With 5 per second, the 6th immediate call is 429 with Retry-after and the limit header."""
+    """The 6th immediate call is 429 with Retry-after; every answer has the limit header."""
     flow, token = limited
     answers = [flow.api("GET", "/account", token) for _ in range(6)]
     assert [r.status_code for r in answers] == [200] * 5 + [429]
@@ -77,7 +77,8 @@ def test_sixth_immediate_request_gets_429(limited: tuple[Any, str]) -> None:
     assert limited_response.headers["X-Gorgias-Account-Api-Call-Limit"] == "5/5"
     assert all("Retry-after" not in r.headers for r in answers[:5])
     assert flow.world.stats()["counters"]["acme"]["api.429"] == 1
-    time.sleep(0.25)  # one slot leaks every 0.2 s
+    flow.configure(rate_window=0.5)  # same level, now leaking 10 per second
+    time.sleep(0.15)
     assert flow.api("GET", "/account", token).status_code == 200
 
 

@@ -2,8 +2,8 @@
 
 It lets the kit run and be tested with no Gorgias account. It imports nothing from
 ``gorgias_appkit`` outside this package, so it cannot silently agree with a client bug.
-Every account lives under a path prefix: ``{root}/{account}/oauth/...``, ``{root}/{account}/api/...``;
-the control API is ``{root}/_sandbox/...``.
+Every account lives under a path prefix (``{root}/{account}/oauth/...``,
+``{root}/{account}/api/...``); the control API is ``{root}/_sandbox/...``.
 
 Public names: :func:`create_sandbox`, :class:`SandboxConfig`, :class:`World`,
 :func:`serve_sandbox`, :class:`SandboxServer`, :class:`SandboxControl`, :func:`world_of`.

@@ -1,10 +1,13 @@
 """The Flask app factory and the per-request pipeline every ``/{account}/...`` request goes through.
 
 Pipeline (before the view): find the account named in the path (404 if unknown), count the
-request under its endpoint name, then apply the first matching fault rule. Endpoint names are
-``oauth.authorize``, ``oauth.token`` (plus ``oauth.token.<grant_type>``), ``oauth.revoke``,
-``oauth.discovery``, ``oauth.jwks`` and ``api.<METHOD> <route>`` (e.g. ``api.GET /api/tickets``,
-``api.GET /api/tickets/<id>``); the API guard adds ``api.429``. ``/_sandbox/*`` is not counted.
+request under its endpoint name, then apply the first matching fault rule. Counter names, per
+account: ``oauth.authorize`` (+ ``oauth.authorize.approve|deny|auto_approve``), ``oauth.token``
+(+ ``oauth.token.authorization_code|refresh_token|unsupported``), ``oauth.revoke``,
+``oauth.discovery``, ``oauth.jwks``, ``api.<METHOD> <route>`` (e.g. ``api.GET /api/tickets``,
+``api.GET /api/tickets/<id>``), ``api.429``, ``oauth.code_replay``,
+``oauth.refresh.reuse_detected``, ``oauth.refresh.unknown_token`` and ``fault.<mode>``.
+``/_sandbox/*`` is not counted.
 """
 
 from __future__ import annotations

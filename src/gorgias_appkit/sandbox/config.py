@@ -77,9 +77,9 @@ class SandboxConfig:
     reuse_grace_seconds: float = 0.0
     id_token_on_refresh: bool = False
     id_token_azp: bool = False
-    id_token_tamper: str = "none"
+    id_token_tamper: str = "none"  # noqa: S105 - a mode name
     expires_in_mode: str = "zero"
-    access_token_format: str = "jwt"
+    access_token_format: str = "jwt"  # noqa: S105 - a format name
     access_token_ttl: int = 86400
     id_token_ttl: int = 3600
     revoke_access_tokens_on_revoke: bool = False
@@ -142,7 +142,7 @@ class SandboxConfig:
         return cls._build(values, problems)
 
     def with_changes(self, changes: Mapping[str, Any]) -> SandboxConfig:
-        """Return a copy with ``changes`` applied (JSON values or strings); bad input → ValueError."""
+        """Return a copy with ``changes`` (JSON values or strings) applied; else ValueError."""
         types = self.field_types()
         values = self.to_dict()
         problems: list[str] = []
@@ -211,7 +211,7 @@ def _coerce(typ: Any, raw: Any) -> Any:
         return float(raw)
     if typ is str and isinstance(raw, str):
         return raw
-    if typ not in (bool, int, float, str) and isinstance(raw, list | tuple):
-        if all(isinstance(item, str) for item in raw):
-            return tuple(raw)
+    is_tuple = typ not in (bool, int, float, str)
+    if is_tuple and isinstance(raw, list | tuple) and all(isinstance(i, str) for i in raw):
+        return tuple(raw)
     raise ValueError(f"{raw!r} has the wrong type")

@@ -20,6 +20,7 @@ caller instead, which is the in-process equivalent of a reset.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import socket
 from collections.abc import Iterable, Mapping
@@ -157,10 +158,8 @@ def drop_socket(environ: Mapping[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class DropMiddleware:

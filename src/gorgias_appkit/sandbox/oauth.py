@@ -15,8 +15,9 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from . import tokens
-from .authserver import SCOPES, SandboxAuthorizationServer
+from .authserver import SandboxAuthorizationServer
 from .context import current_account, current_issuer, current_world
+from .oauth_models import SCOPES
 
 bp = Blueprint("sandbox_oauth", __name__, url_prefix="/<account>")
 

@@ -15,60 +15,19 @@ from typing import Any
 ANCHOR = datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
 KNOWN_NAMES = {"acme": "Acme Inc", "globex": "Globex Corporation", "initech": "Initech"}
 
-FIRST = [
-    "Alice",
-    "Bruno",
-    "Chloe",
-    "Diego",
-    "Emma",
-    "Farid",
-    "Grace",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kenji",
-    "Lena",
-    "Marco",
-    "Nadia",
-    "Oscar",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Samir",
-    "Tara",
-    "Ugo",
-    "Vera",
-    "Wes",
-    "Yara",
-    "Zoe",
-    "Liam",
-    "Maya",
-    "Noah",
-    "Olga",
-    "Pablo",
-]
-LAST = [
-    "Martin",
-    "Nguyen",
-    "Garcia",
-    "Smith",
-    "Dubois",
-    "Kowalski",
-    "Rossi",
-    "Tanaka",
-    "Okafor",
-    "Silva",
-    "Novak",
-    "Jensen",
-    "Haddad",
-    "Murphy",
-    "Schmidt",
-    "Costa",
-    "Ivanova",
-    "Park",
-    "Lopez",
-    "Brown",
-]
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+FIRST = _words(
+    "Alice Bruno Chloe Diego Emma Farid Grace Hugo Ines Jonas Kenji Lena Marco Nadia Oscar "
+    "Priya Quentin Rosa Samir Tara Ugo Vera Wes Yara Zoe Liam Maya Noah Olga Pablo"
+)
+LAST = _words(
+    "Martin Nguyen Garcia Smith Dubois Kowalski Rossi Tanaka Okafor Silva Novak Jensen Haddad "
+    "Murphy Schmidt Costa Ivanova Park Lopez Brown"
+)
 ROLES = ["admin", "agent", "agent", "agent", "basic-agent", "lite-agent", "observer-agent", "agent"]
 SUBJECTS = [
     "Where is my order #{n}?",
@@ -151,7 +110,7 @@ def seed_account(domain: str, name: str | None = None) -> dict[str, Any]:
         "meta": {"hmac_secret": None},
         "current_subscription": {"status": "active", "plan": "pro"},
     }
-    users = []
+    users: list[dict[str, Any]] = []
     for i, role in enumerate(ROLES):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         lang, tz = rng.choice(LANGS)
@@ -176,7 +135,7 @@ def seed_account(domain: str, name: str | None = None) -> dict[str, Any]:
                 "deactivated_datetime": None,
             }
         )
-    customers = []
+    customers: list[dict[str, Any]] = []
     for i in range(rng.randint(110, 130)):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         lang, tz = rng.choice(LANGS)
@@ -203,7 +162,9 @@ def seed_account(domain: str, name: str | None = None) -> dict[str, Any]:
                 "updated_datetime": when,
             }
         )
-    tickets, messages, next_message = [], {}, 700_000
+    tickets: list[dict[str, Any]] = []
+    messages: dict[int, list[dict[str, Any]]] = {}
+    next_message = 700_000
     agents = [u for u in users if u["role"]["name"] != "observer-agent"]
     for i in range(rng.randint(60, 250)):
         customer = rng.choice(customers)

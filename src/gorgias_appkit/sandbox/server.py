@@ -123,7 +123,7 @@ def serve_sandbox(
         host, port, create_sandbox(config), threaded=True, request_handler=_Handler
     )
     print(
-        f"Gorgias sandbox on http://{host}:{server.server_port}/<account>/ "  # noqa: T201
+        f"Gorgias sandbox on http://{host}:{server.server_port}/<account>/ "
         f"(control API: /_sandbox/)",
         flush=True,
     )
