@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import click
 
-from .errors import GorgiasAppError
-from .logfmt import configure_logging
+from ..errors import GorgiasAppError
+from ..logfmt import configure_logging
 
 DEMO_CLIENT_ID = "sandbox-client-id"
 DEMO_CLIENT_SECRET = "sandbox-client-secret"  # the sandbox's own default; not a real secret
@@ -44,10 +44,10 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 
     Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias.
     """
-    from .sandbox import SandboxConfig
-    from .sandbox import create_sandbox
-    from .servers import ThreadedServer
-    from .starter import create_app
+    from ..sandbox import SandboxConfig
+    from ..sandbox import create_sandbox
+    from ..servers import ThreadedServer
+    from ..starter import create_app
 
     app_url = f"http://{host}:{port}"
     sandbox_config = SandboxConfig(
@@ -83,8 +83,8 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Run the reference app alone on gunicorn, configured from the environment."""
-    from .servers import run_gunicorn
-    from .starter import create_app
+    from ..servers import run_gunicorn
+    from ..starter import create_app
 
     with _friendly_errors():
         create_app()  # validate configuration and migrate once before forking workers
@@ -96,8 +96,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8800, show_default=True)
 def sandbox(host: str, port: int) -> None:
     """Run the sandbox (a local fake Gorgias) alone; switches come from SANDBOX_* variables."""
-    from .sandbox import SandboxConfig
-    from .sandbox import serve_sandbox
+    from ..sandbox import SandboxConfig
+    from ..sandbox import serve_sandbox
 
     try:
         config = SandboxConfig.from_env(os.environ)
@@ -115,8 +115,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (also done at app start-up)."""
-    from .kit import Kit
-    from .store.engine import current_revision
+    from ..kit import Kit
+    from ..store.engine import current_revision
 
     with _friendly_errors():
         kit = Kit.from_env()
@@ -131,7 +131,7 @@ def keys() -> None:
 @keys.command("generate")
 def keys_generate() -> None:
     """Print a new encryption key for GORGIAS_ENCRYPTION_KEYS (put it first in the list)."""
-    from .store.crypto import generate_key
+    from ..store.crypto import generate_key
 
     click.echo(generate_key())
 
