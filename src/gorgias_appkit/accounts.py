@@ -72,10 +72,18 @@ class UrlTemplate:
         got = urlsplit(url)
         # Defence in depth: the built URL must parse to the template's shape exactly.
         expected_host = expected.hostname
-        assert expected_host is not None  # guaranteed by parse()
+        if expected_host is None:  # parse() refuses such templates; never trust a bypass
+            raise InvalidAccount("the URL template has no host")
         if PLACEHOLDER in urlsplit(self.template).netloc:
             expected_host = expected_host.replace("x", name, 1)
-        if got.hostname != expected_host or got.username or got.password or got.query:
+        if (
+            got.hostname != expected_host
+            or (got.scheme, got.port) != (expected.scheme, expected.port)
+            or got.username
+            or got.password
+            or got.query
+            or got.fragment
+        ):
             raise InvalidAccount("the account does not form a valid URL")
         return url
 

@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 from urllib.parse import urlsplit
 
 from .accounts import DEFAULT_URL_TEMPLATE
@@ -64,6 +65,12 @@ class KitSettings:
     token_auth_method: str = "client_secret_basic"
     id_token_jwks: str = "discover"
     id_token_leeway: float = 120.0
+    # Rate budget per account, shared by every process (api/budget.py, issue 4).
+    redis_url: Secret | None = None
+    rate_limit: int = 80
+    rate_window: float = 20.0
+    rate_interactive_share: float = 0.25
+    rate_margin: int = 2
 
     @property
     def redirect_uri(self) -> str:
@@ -165,7 +172,31 @@ class _Parser:
                 "GORGIAS_TOKEN_AUTH_METHOD", "client_secret_basic", TOKEN_AUTH_METHODS
             ),
             id_token_jwks=self.choice("GORGIAS_ID_TOKEN_JWKS", "discover", ID_TOKEN_JWKS_MODES),
+            **self.rate_budget(),
         )
+
+    def rate_budget(self) -> dict[str, Any]:
+        redis_url = self.get("GORGIAS_REDIS_URL")
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            self.problems.append("GORGIAS_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        limit = self.number("GORGIAS_RATE_LIMIT", 80, minimum=2)
+        share = self.number("GORGIAS_RATE_INTERACTIVE_SHARE", 0.25)
+        if share > 0.9:
+            self.problems.append("GORGIAS_RATE_INTERACTIVE_SHARE must be between 0 and 0.9")
+            share = 0.25
+        margin = self.number("GORGIAS_RATE_MARGIN", 2)
+        if margin >= limit:
+            self.problems.append("GORGIAS_RATE_MARGIN must be smaller than GORGIAS_RATE_LIMIT")
+            margin = 2
+        if limit != int(limit) or margin != int(margin):
+            self.problems.append("GORGIAS_RATE_LIMIT and GORGIAS_RATE_MARGIN are whole requests")
+        return {
+            "redis_url": Secret(redis_url) if redis_url else None,
+            "rate_limit": int(limit),
+            "rate_window": self.number("GORGIAS_RATE_WINDOW", 20.0, minimum=0.1),
+            "rate_interactive_share": share,
+            "rate_margin": int(margin),
+        }
 
     def app_url(self, mode: str) -> str:
         raw = self.required("GORGIAS_APP_URL")

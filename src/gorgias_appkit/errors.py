@@ -25,7 +25,8 @@ account names, RFC error codes and short descriptions only.
         ├── RateLimited             .retry_after
         ├── ServerError
         ├── OutcomeUnknown          a POST whose result is unknown (never retried blindly)
-        └── GorgiasUnreachable      transport failure after retries
+        ├── GorgiasUnreachable      transport failure after retries
+        └── CleanupIncomplete       disconnect stopped removing the app's objects; .remaining
 """
 
 from __future__ import annotations
@@ -209,3 +210,19 @@ class OutcomeUnknown(ApiError):
 
 class GorgiasUnreachable(ApiError):
     """The API could not be reached (connect errors, timeouts) within the retry budget."""
+
+
+class CleanupIncomplete(ApiError):
+    """Disconnect could not remove every object the app created; the install is unchanged.
+
+    ``remaining`` objects stay in the ledger, so the next disconnect resumes where this one
+    stopped. The cause (an :class:`ApiError`) is chained as ``__cause__``.
+    """
+
+    def __init__(self, account: str, *, remaining: int, status_code: int | None = None) -> None:
+        self.remaining = remaining
+        super().__init__(
+            f"clean-up stopped with {remaining} object(s) left; disconnect again to resume",
+            account=account,
+            status_code=status_code,
+        )

@@ -6,15 +6,24 @@ Clock and HTTP transport are constructor arguments, so tests substitute, never p
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
 
+from .api.budget import Priority
+from .api.budget import RateBudget
+from .api.budget_redis import RedisBucketStore
+from .api.budget_sql import SQLBucketStore
 from .api.client import GorgiasClient
+from .backoff import Backoff
 from .clock import Clock
 from .clock import system_clock
 from .config import KitSettings
@@ -23,18 +32,23 @@ from .errors import InstallationNotFound
 from .hooks import HookEvent
 from .hooks import Hooks
 from .hooks import LifecycleEvent
+from .lifecycle import AccountObjects
+from .oauth.client import TOKEN_BACKOFF
 from .oauth.client import OAuthClient
 from .oauth.idtoken import JwksCache
 from .oauth.install import InstallFlow
 from .oauth.install import InstallResult
 from .redact import SCRUBBER
+from .revocations import RevocationReport
 from .store.base import InstallEvent
 from .store.base import Installation
 from .store.crypto import Keyring
 from .store.engine import make_engine
 from .store.engine import upgrade
+from .store.ledger import SQLLedger
 from .store.sql import SQLInstallationStore
 from .store.sql import SQLStateStore
+from .tokens import RefreshReport
 from .tokens import TokenManager
 
 
@@ -48,6 +62,7 @@ class Kit:
         http: httpx.Client | None = None,
         clock: Clock | None = None,
         migrate: bool = True,
+        token_backoff: Backoff | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or system_clock()
@@ -71,6 +86,7 @@ class Kit:
             clock=self.clock,
             auth_method=settings.token_auth_method,
             default_lifetime=settings.default_token_lifetime,
+            backoff=token_backoff or TOKEN_BACKOFF,  # issue 3: tests pass a fast one
         )
         self.jwks = JwksCache(self.oauth, enabled=settings.id_token_jwks == "discover")
         self.tokens = TokenManager(
@@ -80,6 +96,12 @@ class Kit:
         self.install_flow = InstallFlow(
             settings=settings, oauth=self.oauth, store=self.store, states=self.states,
             jwks=self.jwks, clock=self.clock,
+        )
+        self.budget = RateBudget(  # issue 4: one leaky bucket per account for all processes
+            RedisBucketStore(settings.redis_url) if settings.redis_url
+            else SQLBucketStore(self.engine),
+            clock=self.clock, capacity=settings.rate_limit, window=settings.rate_window,
+            margin=settings.rate_margin, interactive_share=settings.rate_interactive_share,
         )
 
     def __repr__(self) -> str:
@@ -118,18 +140,21 @@ class Kit:
         """Return a valid access token for ``account``, refreshed when due (single-flight)."""
         return self.tokens.access_token_for(account).reveal()
 
-    def client_for(self, account: str) -> GorgiasClient:
-        """Return an API client for ``account`` (works inside and outside requests)."""
+    def client_for(
+        self, account: str, *, priority: Priority = "interactive", deadline: float | None = None
+    ) -> GorgiasClient:
+        """Return an API client for ``account`` (works inside and outside requests).
+
+        ``priority="background"`` leaves ``GORGIAS_RATE_INTERACTIVE_SHARE`` of the account's
+        rate budget to interactive calls; ``deadline`` caps each call's seconds, waiting for
+        budget included (:class:`RateLimited` past it, with nothing sent).
+        """
         if self.store.find(account) is None:
             raise InstallationNotFound(f"no installation for {account!r}")
         return GorgiasClient(
             account, http=self.http, urls=self.settings.url_template, tokens=self.tokens,
-            clock=self.clock,
+            clock=self.clock, budget=self.budget, priority=priority, deadline=deadline,
         )
-
-    def disconnect(self, account: str) -> Installation:
-        """Make ``account``'s tokens unusable now and revoke them upstream."""
-        return self.tokens.disconnect(account)
 
     # -- reading ---------------------------------------------------------------------------
     def installation(self, account: str) -> Installation | None:
@@ -153,3 +178,86 @@ class Kit:
         """Release the HTTP client and the database pool."""
         self.http.close()
         self.engine.dispose()
+
+    # -- issue 6: the ledger, disconnect with clean-up, operator actions -------------------
+    @cached_property
+    def ledger(self) -> SQLLedger:
+        """Every object the app created per account (see :mod:`gorgias_appkit.lifecycle`)."""
+        return SQLLedger(self.engine, clock=self.clock)
+
+    @cached_property
+    def objects(self) -> AccountObjects:
+        """Create objects in an account so that :meth:`disconnect` removes them again."""
+        return AccountObjects(ledger=self.ledger, client_for=self.client_for)
+
+    def disconnect(self, account: str) -> Installation:
+        """Remove the app's objects from ``account`` while the token works, then revoke.
+
+        If the clean-up stops (:class:`CleanupIncomplete`), the installation is left as it was
+        and calling again resumes. An installation that already lost access cannot clean up:
+        its objects stay recorded (and are reused by a reinstall) and its tokens are dropped.
+        """
+        installation = self.store.find(account)
+        if installation is None:
+            raise InstallationNotFound(f"no installation for {account!r}")
+        token = installation.tokens.access_token.fingerprint() if installation.tokens else None
+        if installation.status.usable:
+            self.objects.remove_all(account)
+        elif left := len(self.ledger.live(account)):
+            _log.warning("%d object(s) left in the account: access was lost before clean-up",
+                         left, extra={"account": account, "event": "cleanup_skipped"})
+        updated = self.tokens.disconnect(account)
+        _log.info("disconnected", extra={"account": account, "event": "disconnected",
+                                          "token": token})
+        return updated
+
+    def refresh_now(self, account: str) -> Installation:
+        """Refresh ``account``'s tokens now, even if they are not due (operators)."""
+        installation = self.store.find(account)
+        stale = installation.tokens.access_token if installation and installation.tokens else None
+        fresh = self.tokens.access_token_for(account, stale=stale)
+        _log.info("refresh forced", extra={"account": account, "event": "refresh_forced",
+                                            "token": fresh.fingerprint()})
+        updated = self.store.find(account)
+        if updated is None:  # purged meanwhile
+            raise InstallationNotFound(f"no installation for {account!r}")
+        return updated
+
+    def purge(self, account: str) -> Purged:
+        """Forget every stored trace of ``account``: installation, history, ledger rows."""
+        forgotten = Purged(
+            account=account,
+            installation=self.store.delete(account),
+            ledger_rows=self.ledger.purge(account),
+        )
+        _log.info("purged", extra={"account": account, "event": "purged"})
+        return forgotten
+
+    # -- issue 3: background refresh and the revocation queue ------------------------------
+    def accounts_due(self, *, within: float) -> list[str]:
+        """Usable accounts whose access token expires within ``within`` seconds, soonest first."""
+        return self.store.accounts_due(self.clock.now() + timedelta(seconds=within))
+
+    def refresh_if_due(self, account: str, *, within: float) -> RefreshReport:
+        """Refresh ``account`` if still due once its lock is held (safe beside web workers)."""
+        return self.tokens.refresh_if_due(account, within=within)
+
+    def refresh_due(self, *, within: float) -> list[RefreshReport]:
+        """Refresh every usable installation expiring within ``within`` seconds (REL-12)."""
+        return [self.refresh_if_due(a, within=within) for a in self.accounts_due(within=within)]
+
+    def retry_pending_revocations(self) -> RevocationReport:
+        """Retry upstream revocations that failed transiently and are due again (REL-10)."""
+        return self.tokens.retry_pending_revocations()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Purged:
+    """What :meth:`Kit.purge` forgot."""
+
+    account: str
+    installation: bool
+    ledger_rows: int
+
+
+_log = logging.getLogger("gorgias_appkit.kit")

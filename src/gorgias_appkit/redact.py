@@ -1,12 +1,15 @@
 """Secret hygiene: a masked value type and a logging filter that scrubs token-shaped text.
 
-A :class:`Secret` never shows its value through ``repr``, ``str``, ``format`` or JSON; code
-that needs the value calls :meth:`Secret.reveal` at the one place it is sent (SEC-13). Stdlib only.
+A :class:`Secret` never shows its value through ``repr``, ``str``, ``format`` or JSON (pass
+:func:`json_default` as ``json.dumps(..., default=json_default)``; the Flask glue installs it in
+the app's JSON provider); code that needs the value calls :meth:`Secret.reveal` at the one place
+it is sent (SEC-13). Stdlib only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 import threading
@@ -61,9 +64,14 @@ class Secret:
 
 
 def _consteq(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def json_default(value: object) -> object:
+    """``default=`` hook for :func:`json.dumps`: a :class:`Secret` becomes the mask (SEC-13)."""
+    if isinstance(value, Secret):
+        return value.to_json()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def fingerprint(value: str) -> str:

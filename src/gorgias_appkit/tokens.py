@@ -6,13 +6,26 @@ database lock on the row (``SELECT … FOR UPDATE`` / ``BEGIN IMMEDIATE``), re-r
 only if no sibling already did; the new tokens are written in the same locked transaction with a
 version check (REL-01, REL-02). Health transitions (active → refresh_failing → needs_reauth →
 uninstalled) are recorded in the install history and announced through :mod:`hooks`.
+
+Two rules keep that honest:
+- nothing expected is raised inside the locked block: a failure is *returned* from it, so the
+  state it recorded (``needs_reauth``, ``refresh_failing``) commits, and is raised afterwards;
+- hooks run after the lock is released and the change committed (a hook may call the kit).
+
+Disconnect and revocation (REL-10) are :mod:`revocations`' work; :meth:`TokenManager.disconnect`
+hands them over while holding the same locks.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import timedelta
+from enum import StrEnum
 
 from .backoff import Backoff
 from .clock import Clock
@@ -25,20 +38,49 @@ from .errors import TokenEndpointError
 from .hooks import HookEvent
 from .hooks import Hooks
 from .hooks import LifecycleEvent
+from .metrics import METRICS
 from .oauth.client import OAuthClient
 from .oauth.protocol import TokenResponse
 from .oauth.protocol import unverified_claims
 from .redact import Secret
+from .revocations import RevocationReport
+from .revocations import Revoker
 from .store.base import Installation
 from .store.base import InstallStatus
 from .store.base import InstallUpdate
+from .store.base import TokenSet
+from .store.sql import LockedRow
 from .store.sql import SQLInstallationStore
 
 log = logging.getLogger("gorgias_appkit.tokens")
 
 
+class RefreshOutcome(StrEnum):
+    """What a background refresh did for one account."""
+
+    REFRESHED = "refreshed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshReport:
+    """One account's result in ``refresh-due``; ``reason`` is a short code, never a token."""
+
+    account: str
+    outcome: RefreshOutcome
+    reason: str
+
+
+@dataclass
+class _Pending:
+    """Hook events to emit once the lock is released."""
+
+    events: list[LifecycleEvent] = field(default_factory=list)
+
+
 class TokenManager:
-    """Hands out access tokens and owns every token state change."""
+    """Hands out access tokens and owns every refresh and health change."""
 
     def __init__(
         self,
@@ -58,35 +100,111 @@ class TokenManager:
         self.failure_backoff = failure_backoff or Backoff(base=30.0, cap=3600.0)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.revoker = Revoker(store=store, oauth=oauth, tokens=self, clock=clock)
 
+    # -- locking ---------------------------------------------------------------------------
     def _local_lock(self, account: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(account, threading.Lock())
 
+    @contextmanager
+    def guard(self, account: str) -> Iterator[tuple[LockedRow, _Pending]]:
+        """Hold the account's in-process and database locks; emit hooks after both are gone.
+
+        Hooks run only once the transaction committed: if the block (or the commit) raises,
+        the changes rolled back and nothing is announced.
+        """
+        pending = _Pending()
+        with self._local_lock(account), self.store.locked(account) as lock:
+            yield lock, pending
+        for event in pending.events:
+            self.hooks.emit(event)
+
+    # -- handing out tokens ----------------------------------------------------------------
     def access_token_for(self, account: str, *, stale: Secret | None = None) -> Secret:
         """Return a valid access token for ``account``, refreshing it when due.
 
         ``stale`` forces a refresh unless the stored token already differs from it (the API
         client passes the token a 401 was answered for: one forced refresh, never a loop).
         """
-        installation = self._usable(self.store.find(account), account)
-        if stale is None and not self._due(installation):
-            assert installation.tokens is not None
-            return installation.tokens.access_token
-        with self._local_lock(account), self.store.locked(account) as lock:
-            current = self._usable(lock.current, account)
-            tokens = current.tokens
-            assert tokens is not None
-            if stale is not None and tokens.access_token != stale:
-                return tokens.access_token  # a sibling refreshed after the 401
-            if stale is None and not self._due(current):
-                return tokens.access_token  # a sibling refreshed while we waited
-            return self._refresh_locked(lock, current, forced=stale is not None)
+        found = self._usable(self.store.find(account), account)
+        if stale is None and self._servable(found):
+            return _tokens(found).access_token
+        with self.guard(account) as (lock, pending):
+            result = self._serve_locked(lock, pending, account, stale)
+        if isinstance(result, Exception):
+            raise result
+        return result
 
-    def _due(self, installation: Installation) -> bool:
-        tokens = installation.tokens
-        assert tokens is not None
-        return tokens.expires_within(self.leeway, now=self.clock.now())
+    def _serve_locked(
+        self, lock: LockedRow, pending: _Pending, account: str, stale: Secret | None
+    ) -> Secret | Exception:
+        try:
+            current = self._usable(lock.current, account)
+        except (InstallationNotFound, InstallationUnavailable) as exc:
+            return exc
+        tokens = _tokens(current)
+        if stale is not None and tokens.access_token != stale:
+            return tokens.access_token  # a sibling refreshed after the 401
+        if stale is None and self._servable(current):
+            return tokens.access_token  # a sibling refreshed while we waited
+        forced = stale is not None
+        result = self._refresh_locked(
+            lock, pending, current, reason="forced" if forced else "expiring"
+        )
+        if isinstance(result, TokenSet):
+            return result.access_token
+        still_valid = tokens.expires_at > self.clock.now()
+        if isinstance(result, OAuthError) and still_valid and not forced:
+            return tokens.access_token  # the old token still works; the failure is recorded
+        return result
+
+    def refresh_if_due(self, account: str, *, within: float) -> RefreshReport:
+        """Refresh ``account`` if its token expires within ``within`` seconds (``refresh-due``).
+
+        Takes the same locks as :meth:`access_token_for`, so it is safe beside web workers: an
+        installation a sibling refreshed meanwhile is skipped (REL-12).
+        """
+        found = self.store.find(account)
+        if found is None or not found.status.usable:
+            return _report(account, RefreshOutcome.SKIPPED, found.status if found else "missing")
+        with self.guard(account) as (lock, pending):
+            report = self._refresh_if_due_locked(lock, pending, account, within)
+        return report
+
+    def _refresh_if_due_locked(
+        self, lock: LockedRow, pending: _Pending, account: str, within: float
+    ) -> RefreshReport:
+        current = lock.current
+        if current is None or not current.status.usable or current.tokens is None:
+            status = current.status if current else "missing"
+            return _report(account, RefreshOutcome.SKIPPED, status)
+        now = self.clock.now()
+        if not current.tokens.expires_within(within, now=now):
+            return _report(account, RefreshOutcome.SKIPPED, "fresh")
+        if current.next_refresh_at is not None and current.next_refresh_at > now:
+            return _report(account, RefreshOutcome.SKIPPED, "backing_off")
+        if current.tokens.refresh_token is None and current.tokens.expires_at > now:
+            return _report(account, RefreshOutcome.SKIPPED, "no_refresh_token")
+        result = self._refresh_locked(lock, pending, current, reason="background")
+        if isinstance(result, TokenSet):
+            return _report(account, RefreshOutcome.REFRESHED, "ok")
+        if isinstance(result, InstallationUnavailable):
+            return _report(account, RefreshOutcome.FAILED, result.status)
+        return _report(account, RefreshOutcome.FAILED, _error_code(result))
+
+    # -- policy ----------------------------------------------------------------------------
+    def _servable(self, installation: Installation) -> bool:
+        """Whether the stored token may be handed out without taking the lock."""
+        tokens = _tokens(installation)
+        now = self.clock.now()
+        if not tokens.expires_within(self.leeway, now=now):
+            return True
+        if tokens.expires_at <= now:
+            return False
+        # Inside the leeway but still valid: keep serving it when a refresh cannot help now.
+        waiting = installation.next_refresh_at is not None and installation.next_refresh_at > now
+        return tokens.refresh_token is None or waiting
 
     @staticmethod
     def _usable(installation: Installation | None, account: str) -> Installation:
@@ -96,32 +214,39 @@ class TokenManager:
             raise InstallationUnavailable(account, installation.status.value)
         return installation
 
-    def _refresh_locked(self, lock: object, current: Installation, *, forced: bool) -> Secret:
-        tokens = current.tokens
-        assert tokens is not None
+    # -- the refresh itself (lock held) ----------------------------------------------------
+    def _refresh_locked(
+        self, lock: LockedRow, pending: _Pending, current: Installation, *, reason: str
+    ) -> TokenSet | Exception:
+        """Refresh under the lock; return the new tokens or the error to raise after commit."""
+        tokens = _tokens(current)
+        account = current.account
         now = self.clock.now()
-        still_valid = tokens.expires_at > now
         if tokens.refresh_token is None:
-            if still_valid and not forced:
-                return tokens.access_token
-            self._transition(lock, current, InstallStatus.NEEDS_REAUTH, "no refresh token")
-            raise InstallationUnavailable(current.account, InstallStatus.NEEDS_REAUTH.value)
-        waiting = current.next_refresh_at is not None and current.next_refresh_at > now
-        if waiting and still_valid and not forced:
-            return tokens.access_token  # back off after failures while the token still works
+            self._transition(lock, pending, current, InstallStatus.NEEDS_REAUTH, "no refresh token")
+            return InstallationUnavailable(account, InstallStatus.NEEDS_REAUTH.value)
+        if current.next_refresh_at is not None and current.next_refresh_at > now:
+            wait = (current.next_refresh_at - now).total_seconds()
+            return TokenEndpointError(
+                f"refreshing {account}'s token is failing; next try in {wait:.0f}s",
+                retry_after=wait,
+            )
         try:
-            result = self.oauth.refresh(current.account, refresh_token=tokens.refresh_token)
+            result = self.oauth.refresh(account, refresh_token=tokens.refresh_token)
             self._check_refreshed_id_token(current, result)
         except InvalidGrant:
             # REL-05: terminal. Gorgias sends no uninstall notice, so this is how we learn it.
-            self._transition(lock, current, InstallStatus.NEEDS_REAUTH, "refresh token rejected")
-            raise InstallationUnavailable(current.account, InstallStatus.NEEDS_REAUTH.value) from None
-        except (TokenEndpointError, OAuthError) as exc:
-            self._record_failure(lock, current, exc)
-            if still_valid and not forced:
-                return tokens.access_token
-            raise
-        return self._store_refresh(lock, current, result)
+            METRICS.inc("gorgias_refresh_total", result="failed", reason="invalid_grant")
+            self._transition(
+                lock, pending, current, InstallStatus.NEEDS_REAUTH, "refresh token rejected"
+            )
+            return InstallationUnavailable(account, InstallStatus.NEEDS_REAUTH.value)
+        except OAuthError as exc:
+            METRICS.inc("gorgias_refresh_total", result="failed", reason=_error_code(exc))
+            self._record_failure(lock, pending, current, exc)
+            return exc
+        METRICS.inc("gorgias_refresh_total", result="ok", reason=reason)
+        return self._store_refresh(lock, pending, current, result)
 
     def _check_refreshed_id_token(self, current: Installation, result: TokenResponse) -> None:
         # REL-08 (OIDC Core §12.2): a refreshed id_token must name the same subject.
@@ -130,15 +255,17 @@ class TokenManager:
         claims = unverified_claims(result.id_token)
         if current.user_id is not None and str(claims.get("sub")) != current.user_id:
             raise IdTokenError("refresh_sub_changed", "the refreshed id_token names another user")
-        if claims.get("aud") != self.oauth.client_id and self.oauth.client_id not in (
-            claims.get("aud") or []
-        ):
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if self.oauth.client_id not in audiences:
             raise IdTokenError("refresh_bad_aud", "the refreshed id_token is for another client")
 
-    def _store_refresh(self, lock: object, current: Installation, result: TokenResponse) -> Secret:
+    def _store_refresh(
+        self, lock: LockedRow, pending: _Pending, current: Installation, result: TokenResponse
+    ) -> TokenSet:
         now = self.clock.now()
         status_changed = current.status is not InstallStatus.ACTIVE
-        updated = lock.apply(  # type: ignore[attr-defined]
+        updated = lock.apply(
             InstallUpdate(
                 tokens=result.tokens,
                 status=InstallStatus.ACTIVE,
@@ -152,90 +279,103 @@ class TokenManager:
         )
         log.info(
             "token refreshed",
-            extra={"account": current.account, "event": "refreshed",
-                   "token": result.tokens.access_token.fingerprint(), "rotated": result.rotated},
+            extra={
+                "account": current.account,
+                "event": "refreshed",
+                "token": result.tokens.access_token.fingerprint(),
+                "rotated": result.rotated,
+            },
         )
         if status_changed:
-            self._announce(updated, current.status, "refresh succeeded")
-        return result.tokens.access_token
+            pending.events.append(_health(updated, current.status, "refresh succeeded"))
+        return result.tokens
 
-    def _record_failure(self, lock: object, current: Installation, exc: OAuthError) -> None:
+    def _record_failure(
+        self, lock: LockedRow, pending: _Pending, current: Installation, exc: OAuthError
+    ) -> None:
         failures = current.refresh_failures + 1
-        retry_at = self.clock.now() + timedelta(seconds=self.failure_backoff.delay(failures))
-        updated = lock.apply(  # type: ignore[attr-defined]
+        wait = self.failure_backoff.delay(failures)
+        if isinstance(exc, TokenEndpointError) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, self.failure_backoff.retry_after_cap))
+        retry_at = self.clock.now() + timedelta(seconds=wait)
+        first = current.status is InstallStatus.ACTIVE
+        updated = lock.apply(
             InstallUpdate(
                 status=InstallStatus.REFRESH_FAILING,
                 refresh_failures=failures,
                 next_refresh_at=retry_at,
                 last_error=f"{exc.error}: {exc.description}"[:300],
-                event="health_changed" if current.status is InstallStatus.ACTIVE else None,
-                detail=exc.error,
+                event="health_changed" if first else "refresh_failed",
+                detail=f"{exc.error} (attempt {failures}, next try {retry_at:%Y-%m-%dT%H:%M:%SZ})",
             )
         )
         log.warning(
-            "token refresh failed (%s), attempt %d", exc.error, failures,
+            "token refresh failed (%s), attempt %d",
+            exc.error,
+            failures,
             extra={"account": current.account, "event": "refresh_failed"},
         )
-        if current.status is InstallStatus.ACTIVE:
-            self._announce(updated, current.status, exc.error)
+        if first:
+            pending.events.append(_health(updated, current.status, exc.error))
 
     def _transition(
-        self, lock: object, current: Installation, status: InstallStatus, reason: str
+        self,
+        lock: LockedRow,
+        pending: _Pending,
+        current: Installation,
+        status: InstallStatus,
+        reason: str,
     ) -> Installation:
-        updated: Installation = lock.apply(  # type: ignore[attr-defined]
-            InstallUpdate(status=status, last_error=reason, event="health_changed", detail=reason)
+        updated = lock.apply(
+            InstallUpdate(
+                status=status,
+                last_error=reason,
+                clear_next_refresh=True,
+                event="health_changed",
+                detail=reason,
+            )
         )
         log.warning(
-            "installation is now %s: %s", status.value, reason,
+            "installation is now %s: %s",
+            status.value,
+            reason,
             extra={"account": current.account, "event": "health_changed"},
         )
-        self._announce(updated, current.status, reason)
+        pending.events.append(_health(updated, current.status, reason))
         return updated
 
-    def _announce(self, installation: Installation, previous: InstallStatus, reason: str) -> None:
-        self.hooks.emit(
-            LifecycleEvent(HookEvent.HEALTH_CHANGED, installation, previous.value, reason)
-        )
+    # -- disconnect (REL-10) ----------------------------------------------------------------
+    def disconnect(self, account: str) -> Installation:
+        """Make ``account``'s tokens unusable now, then revoke upstream (see :mod:`revocations`)."""
+        return self.revoker.disconnect(account)
+
+    def retry_pending_revocations(self) -> RevocationReport:
+        """Retry the queued revocations that are due."""
+        return self.revoker.retry_pending()
 
     def mark_needs_reauth(self, account: str, reason: str) -> None:
         """Record that the API refused a freshly refreshed token (a silent uninstall)."""
-        with self.store.locked(account) as lock:
+        with self.guard(account) as (lock, pending):
             if lock.current is not None and lock.current.status.usable:
-                self._transition(lock, lock.current, InstallStatus.NEEDS_REAUTH, reason)
+                self._transition(lock, pending, lock.current, InstallStatus.NEEDS_REAUTH, reason)
 
-    def disconnect(self, account: str) -> Installation:
-        """Make the tokens unusable at once, then revoke the refresh token upstream (REL-10).
 
-        The row lock is the one refresh takes, so an in-flight refresh cannot bring tokens back.
-        """
-        with self._local_lock(account), self.store.locked(account) as lock:
-            current = lock.current
-            if current is None:
-                raise InstallationNotFound(f"no installation for {account!r}")
-            refresh = current.tokens.refresh_token if current.tokens else None
-            updated = lock.apply(
-                InstallUpdate(status=InstallStatus.UNINSTALLED, clear_tokens=True,
-                              event="disconnected", detail="disconnected by the app")
-            )
-        if refresh is not None:
-            self._revoke(account, refresh)
-        self.hooks.emit(LifecycleEvent(HookEvent.DISCONNECTED, updated, current.status.value))
-        return updated
+def _tokens(installation: Installation) -> TokenSet:
+    tokens = installation.tokens
+    if tokens is None:  # _usable() rules this out; never hand out a missing token
+        raise InstallationUnavailable(installation.account, installation.status.value)
+    return tokens
 
-    def _revoke(self, account: str, token: Secret) -> None:
-        backoff = self.oauth.backoff
-        for attempt in range(1, backoff.max_attempts + 1):
-            try:
-                self.oauth.revoke(account, token=token)
-                return
-            except TokenEndpointError as exc:
-                if not exc.transient or attempt == backoff.max_attempts:
-                    self._note(account, "revoke_failed", exc.error)
-                    return
-                self.clock.sleep(backoff.delay(attempt, retry_after=exc.retry_after))
 
-    def _note(self, account: str, event: str, detail: str) -> None:
-        log.warning("%s: %s", event, detail, extra={"account": account, "event": event})
-        with self.store.locked(account) as lock:
-            if lock.current is not None:
-                lock.apply(InstallUpdate(event=event, detail=detail))
+def _health(installation: Installation, previous: InstallStatus, reason: str) -> LifecycleEvent:
+    return LifecycleEvent(HookEvent.HEALTH_CHANGED, installation, previous.value, reason)
+
+
+def _report(account: str, outcome: RefreshOutcome, reason: str) -> RefreshReport:
+    return RefreshReport(account=account, outcome=outcome, reason=str(reason))
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, TokenEndpointError) and exc.status_code is not None:
+        return f"{exc.error}_{exc.status_code}"
+    return exc.error if isinstance(exc, OAuthError) else type(exc).__name__

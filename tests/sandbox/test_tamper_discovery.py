@@ -131,3 +131,51 @@ def test_discovery_document_when_published(flow: Any) -> None:
     assert doc["authorization_response_iss_parameter_supported"] is True
     keys = flow.http.get(doc["jwks_uri"].removeprefix("http://sandbox.test")).json()["keys"]
     assert keys[0]["kty"] == "RSA" and keys[0]["kid"] and "d" not in keys[0]
+
+
+def test_azp_and_extra_audience_modes(flow: Any) -> None:
+    """bad_azp names another authorized party; extra_aud adds an untrusted audience."""
+    assert _claims(_id_token(flow, "bad_azp"))["azp"] == "someone-else-client-id"
+    claims = _claims(_id_token(flow, "extra_aud"))
+    assert claims["aud"] == [flow.CLIENT_ID, "someone-else-client-id"]
+    assert claims["azp"] == flow.CLIENT_ID
+
+
+def test_no_kid_is_signed_by_the_published_key(flow: Any) -> None:
+    """no_kid omits the header's kid but is a genuine RS256 token (verifies with the one key)."""
+    token = _id_token(flow, "no_kid")
+    assert "kid" not in jwt.get_unverified_header(token)
+    assert _verify(flow, token)["nonce"] == "nonce-1"
+
+
+def test_embedded_jwk_carries_the_rogue_signer_key(flow: Any) -> None:
+    """embedded_jwk puts the (unpublished) signer key in the jwk header and a jku URL."""
+    token = _id_token(flow, "embedded_jwk")
+    header = jwt.get_unverified_header(token)
+    assert header["jku"].startswith("https://evil.example")
+    rogue = sandbox_tokens.rogue_key()
+    assert header["jwk"]["kid"] == rogue.kid
+    with pytest.raises(jwt.PyJWTError):
+        _verify(flow, token)
+
+
+def test_signing_key_rotation_publishes_every_generation(flow: Any) -> None:
+    """signing_key_generation=N signs id_tokens with a new kid; the JWKS lists N..0, newest first."""
+    before = flow.http.get("/acme/.well-known/jwks.json")
+    assert before.status_code == 404  # publish_jwks is off until _id_token turns it on
+    token = _id_token(flow, "none")
+    old_kid = jwt.get_unverified_header(token)["kid"]
+    flow.configure(signing_key_generation=1)
+    rotated = flow.tokens()["id_token"]
+    kids = [k["kid"] for k in flow.http.get("/acme/.well-known/jwks.json").json()["keys"]]
+    new_kid = jwt.get_unverified_header(rotated)["kid"]
+    assert new_kid != old_kid and kids == [new_kid, old_kid]
+    assert _verify(flow, rotated)["nonce"] == "nonce-1"
+
+
+def test_discovery_issuer_override(flow: Any) -> None:
+    """discovery_issuer makes the discovery document name a foreign issuer."""
+    flow.configure(publish_jwks=True, discovery_issuer="https://evil.example")
+    doc = flow.http.get("/acme/.well-known/openid-configuration").json()
+    assert doc["issuer"] == "https://evil.example"
+    assert doc["token_endpoint"] == "http://sandbox.test/acme/oauth/token"

@@ -123,17 +123,11 @@ def db_upgrade() -> None:
         click.echo(f"schema at revision {current_revision(kit.engine)}")
 
 
-@main.group()
-def keys() -> None:
-    """Encryption key commands."""
-
-
-@keys.command("generate")
-def keys_generate() -> None:
-    """Print a new encryption key for GORGIAS_ENCRYPTION_KEYS (put it first in the list)."""
-    from ..store.crypto import generate_key
-
-    click.echo(generate_key())
+main.add_command(__import__(f"{__name__}.refresh", fromlist=["_"]).refresh_due)  # issue 3
+main.add_command(__import__(f"{__name__}.keys", fromlist=["_"]).keys)  # issue 5
+main.add_command(__import__(f"{__name__}.installs", fromlist=["_"]).installs)  # issue 6
+main.add_command(__import__(f"{__name__}.doctor", fromlist=["_"]).doctor)  # issue 6
+main.add_command(__import__(f"{__name__}.admin", fromlist=["_"]).admin)  # issue 6
 
 
 if __name__ == "__main__":  # pragma: no cover

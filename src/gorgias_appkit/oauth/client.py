@@ -2,10 +2,17 @@
 
 Every call has timeouts, never follows a redirect (a 3xx is an error, so the client secret can
 only reach the validated account's endpoint: SEC-02), and is retried only where it is safe:
-- code exchange: only when the request never left (connect errors); anything after that is
-  :class:`ExchangeOutcomeUnknown` because codes are single-use (REL-06);
+- code exchange (REL-06): connect errors (nothing sent) are retried. A response lost after the
+  request left is ambiguous: over HTTP a server that dropped the connection before acting looks
+  exactly like one that acted first. It is retried **once, at once, with the same code**, never
+  more: if the server had not acted, that retry installs; if it had, the retry is a code replay,
+  which the server refuses and answers (RFC 6749 §4.1.2) by revoking the tokens of the first
+  exchange. Those tokens never reached us, so nothing is lost and no orphan grant stays alive; the
+  merchant gets :class:`ExchangeOutcomeUnknown` ("please retry the install");
 - refresh: 5xx/429/connect errors back off with jitter and honour ``Retry-After`` (REL-04); a lost
   response is retried once with the same refresh token (REL-03); ``invalid_grant`` never (REL-05).
+  The whole budget (:data:`TOKEN_BACKOFF`) stays below the database lock wait, because a refresh
+  runs under the installation's lock.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from ..errors import ExchangeOutcomeUnknown
 from ..errors import InvalidGrant
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
+from ..metrics import METRICS
 from ..redact import Secret
 from . import protocol
 from .protocol import TokenResponse
@@ -33,8 +41,8 @@ from .protocol import TokenResponse
 log = logging.getLogger("gorgias_appkit.oauth")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_LOST = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
-         httpx.WriteError)
+# 4 tries within 20 s: below the 30 s a sibling waits for the installation lock (store/sql.py).
+TOKEN_BACKOFF = Backoff(base=0.5, cap=8.0, max_attempts=4, deadline=20.0)
 
 
 @dataclass
@@ -48,7 +56,7 @@ class OAuthClient:
     clock: Clock
     auth_method: str = "client_secret_basic"
     default_lifetime: float = 86400.0
-    backoff: Backoff = Backoff()
+    backoff: Backoff = TOKEN_BACKOFF
 
     def __repr__(self) -> str:
         return f"OAuthClient(client_id={self.client_id!r}, urls={self.urls.template!r})"
@@ -57,13 +65,14 @@ class OAuthClient:
     def exchange_code(
         self, account: str, *, code: Secret, code_verifier: Secret, redirect_uri: str
     ) -> TokenResponse:
-        """Exchange an authorization code exactly once (RFC 6749 §4.1.3)."""
+        """Exchange a code (RFC 6749 §4.1.3); sent again once only if the answer was lost."""
         form = {
             "grant_type": "authorization_code",
             "code": code.reveal(),
             "redirect_uri": redirect_uri,
             "code_verifier": code_verifier.reveal(),
         }
+        lost = False
         for attempt in (1, 2, 3):
             sent_at = self.clock.now()
             try:
@@ -71,13 +80,23 @@ class OAuthClient:
             except _NOT_SENT as exc:
                 if attempt == 3:
                     raise TokenEndpointError(f"cannot reach {account}'s token endpoint") from exc
+                self._count_retry("connect")
                 self.clock.sleep(self.backoff.delay(attempt))
                 continue
             except httpx.TransportError as exc:
-                raise ExchangeOutcomeUnknown(
-                    "the code exchange was interrupted; restart the install"
-                ) from exc
-            return self._token_result(response, sent_at=sent_at, previous=None)
+                if lost:
+                    raise _outcome_unknown() from exc
+                lost = True  # once, at once, same code: see the module docstring
+                self._count_retry("lost")
+                log.warning("code exchange response lost; retrying once",
+                            extra={"account": account})
+                continue
+            try:
+                return self._token_result(response, sent_at=sent_at, previous=None)
+            except InvalidGrant as exc:
+                if lost:  # the first exchange went through: the code is spent
+                    raise _outcome_unknown() from exc
+                raise
         raise AssertionError("unreachable")
 
     def refresh(self, account: str, *, refresh_token: Secret) -> TokenResponse:
@@ -99,8 +118,11 @@ class OAuthClient:
                 error.__cause__ = exc
             except httpx.TransportError as exc:
                 if lost_once:  # REL-03: one retry with the same token, never a loop
-                    raise TokenEndpointError(f"{account}'s refresh response was lost twice") from exc
+                    raise TokenEndpointError(
+                        f"{account}'s refresh response was lost twice"
+                    ) from exc
                 lost_once = True
+                self._count_retry("lost")
                 log.warning("refresh response lost; retrying once", extra={"account": account})
                 continue
             except TokenEndpointError as exc:
@@ -111,18 +133,22 @@ class OAuthClient:
             wait = self.backoff.delay(attempt, retry_after=error.retry_after)
             if attempt >= self.backoff.max_attempts or elapsed + wait > self.backoff.deadline:
                 raise error
+            reason = str(error.status_code) if error.status_code else "connect"
+            self._count_retry(reason)
             log.info(
-                "token endpoint retry %d in %.1fs (%s)", attempt, wait, error.status_code or "io",
+                "token endpoint retry %d in %.1fs (%s)", attempt, wait, reason,
                 extra={"account": account},
             )
             self.clock.sleep(wait)
 
-    def revoke(self, account: str, *, token: Secret, hint: str = "refresh_token") -> None:
-        """Revoke ``token`` (RFC 7009); a 200 means done, even for an unknown token."""
+    def revoke(self, account: str, *, token: Secret, hint: str | None = "refresh_token") -> None:
+        """Revoke ``token`` (RFC 7009); a 200 means done, even for an unknown token.
+
+        Without ``hint`` the server searches every token type (RFC 7009 §2.1).
+        """
+        form = {"token": token.reveal(), **({"token_type_hint": hint} if hint else {})}
         try:
-            response = self._post(
-                account, "/oauth/revoke", {"token": token.reveal(), "token_type_hint": hint}
-            )
+            response = self._post(account, "/oauth/revoke", form)
         except httpx.TransportError as exc:
             raise TokenEndpointError(f"cannot reach {account}'s revocation endpoint") from exc
         if response.status_code == 200:
@@ -142,6 +168,10 @@ class OAuthClient:
         return response.status_code, _json_or_none(response)
 
     # -- plumbing --------------------------------------------------------------------------
+    @staticmethod
+    def _count_retry(reason: str) -> None:
+        METRICS.inc("gorgias_token_endpoint_retries_total", reason=reason)
+
     def _post(self, account: str, path: str, form: dict[str, str]) -> httpx.Response:
         url = self.urls.endpoint(account, path)
         headers = {"Accept": "application/json"}
@@ -173,7 +203,9 @@ class OAuthClient:
                 transient=False,
             )
         if status == 429 or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self.clock.now())
+            retry_after = parse_retry_after(
+                response.headers.get("retry-after"), now=self.clock.now()
+            )
             return TokenEndpointError(
                 f"the {what} answered {status}", status_code=status, retry_after=retry_after
             )
@@ -185,6 +217,12 @@ class OAuthClient:
                 f"the {what} answered {status}", status_code=status, transient=False
             )
         return error
+
+
+def _outcome_unknown() -> ExchangeOutcomeUnknown:
+    return ExchangeOutcomeUnknown(
+        "the code exchange was interrupted and the code is spent; restart the install"
+    )
 
 
 def _json_or_none(response: httpx.Response) -> object:

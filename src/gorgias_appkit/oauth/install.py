@@ -7,11 +7,18 @@ before any token request, except where noted):
 1. parse the callback's shape; a missing state is :class:`InvalidState`;
 2. consume the state (single use: deleted even if a later check fails, SEC-03);
 3. expiry, then the browser binding;
-4. ``iss`` equals the issuer stored with the state, when present (RFC 9207, SEC-05);
+4. ``iss`` equals the issuer stored with the state, when present, by simple string equality;
+   when absent but the issuer's metadata says it sends ``iss``, refuse (RFC 9207, SEC-05);
+   this runs before the ``error`` check, so a forged error from another server is not trusted;
 5. an ``error`` answer becomes :class:`AccessDenied` / :class:`OAuthError`;
 6. exchange the code at the **stored** account's token endpoint (never one named by the callback);
-7. validate the id_token (nonce before any token is used, SEC-06/07);
+7. validate the id_token (nonce before any token is used, SEC-06/07); a refusal is logged with
+   its reason code and nothing is stored;
 8. confirm the account with ``GET /api/account`` (SEC-18), then store atomically.
+
+:meth:`InstallFlow.begin` reads the issuer's discovery document (when JWKS discovery is on)
+before it stores a state, so a document naming another issuer aborts the install before the
+merchant is redirected (SEC-08).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from ..accounts import parse_account
 from ..clock import Clock
 from ..config import KitSettings
 from ..errors import AccountMismatch
+from ..errors import IdTokenError
 from ..errors import InvalidAccount
 from ..errors import InvalidState
 from ..errors import InvalidTokenResponse
@@ -60,6 +68,8 @@ class InstallResult:
     is_new: bool
     return_to: str | None
     missing_scopes: tuple[str, ...]
+    # No refresh token came back (``offline`` not granted): access stops when the token expires.
+    no_refresh_token: bool = False
 
 
 def browser_hash(browser_id: str) -> str:
@@ -102,6 +112,7 @@ class InstallFlow:
         nonce = secrets.token_urlsafe(24)
         now = self.clock.now()
         issuer = self.settings.url_template.issuer(name)
+        self.jwks.metadata(issuer)  # a foreign issuer in discovery aborts here (SEC-08)
         self.states.issue(
             state,
             PendingInstall(
@@ -140,6 +151,8 @@ class InstallFlow:
             raise InvalidState("this install was started in another browser")
         if params.iss is not None and params.iss != pending.issuer:
             raise OAuthError("the answer came from another server", error="issuer_mismatch")
+        if params.iss is None and self._iss_promised(pending.issuer):
+            raise OAuthError("the answer did not say which server sent it", error="issuer_missing")
         if params.error is not None:
             raise protocol.callback_error(params)
         if params.code is None:
@@ -156,15 +169,22 @@ class InstallFlow:
         )
         user_id = user_email = None
         if result.id_token is not None:
-            claims = validate_id_token(
-                result.id_token,
-                issuer=pending.issuer,
-                client_id=self.settings.client_id,
-                nonce=pending.nonce,
-                now=self.clock.now(),
-                leeway=self.settings.id_token_leeway,
-                jwks=self.jwks,
-            )
+            try:
+                claims = validate_id_token(
+                    result.id_token,
+                    issuer=pending.issuer,
+                    client_id=self.settings.client_id,
+                    nonce=pending.nonce,
+                    now=self.clock.now(),
+                    leeway=self.settings.id_token_leeway,
+                    jwks=self.jwks,
+                )
+            except IdTokenError as exc:
+                log.warning(
+                    "install refused: id_token rejected (%s)", exc.reason,
+                    extra={"account": account, "event": "id_token_rejected", "reason": exc.reason},
+                )
+                raise
             user_id, user_email = claims.sub, claims.email
         elif "openid" in self.settings.scopes:
             raise InvalidTokenResponse("openid was requested but no id_token came back")
@@ -184,7 +204,14 @@ class InstallFlow:
             extra={"account": account, "event": "installed" if is_new else "reinstalled",
                    "token": result.tokens.access_token.fingerprint()},
         )
-        return InstallResult(installation, is_new, pending.return_to, missing)
+        return InstallResult(
+            installation, is_new, pending.return_to, missing,
+            no_refresh_token=result.tokens.refresh_token is None,
+        )
+
+    def _iss_promised(self, issuer: str) -> bool:
+        metadata = self.jwks.metadata(issuer)
+        return metadata is not None and metadata.iss_parameter_supported
 
     def _confirm_account(self, account: str, access_token: Secret) -> None:
         url = self.settings.url_template.endpoint(account, "/api/account")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +25,8 @@ from ..errors import InvalidGrant
 from ..errors import InvalidState
 from ..errors import InvalidTokenResponse
 from ..errors import OAuthError
+from ..redact import MASK
+from ..redact import SCRUBBER
 from ..redact import Secret
 from ..store.base import TokenSet
 
@@ -30,6 +35,10 @@ _MAX_STATE = 512
 _MAX_CODE = 4096
 _MAX_TEXT = 1024
 _MAX_JWT_EXP = timedelta(days=30)
+# Codes, tokens and verifiers are long runs of these characters; prose words are not.
+_OPAQUE = re.compile(r"[A-Za-z0-9._~+/=-]{20,}")
+# Parameters that must not be repeated in a callback (RFC 6749 §3.1).
+_SINGLE = ("state", "code", "iss", "error", "error_description", "error_uri")
 
 
 def authorize_url(
@@ -75,6 +84,20 @@ class CallbackParams:
     error_description: str | None
 
 
+def callback_query(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Collapse the callback's query pairs into a mapping; a repeated OAuth parameter is refused.
+
+    RFC 6749 §3.1: parameters "MUST NOT be included more than once"; taking the first or the
+    last of two ``state``/``code``/``iss`` values would let a hostile link choose which one wins.
+    """
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        if name in query and name in _SINGLE:
+            raise InvalidState(f"the callback repeats the {name!r} parameter")
+        query.setdefault(name, value)
+    return query
+
+
 def parse_callback(query: Mapping[str, str]) -> CallbackParams:
     """Read the callback parameters (RFC 6749 §4.1.2, RFC 9207); shape errors are InvalidState."""
 
@@ -98,7 +121,7 @@ def parse_callback(query: Mapping[str, str]) -> CallbackParams:
 
 def callback_error(params: CallbackParams) -> OAuthError:
     """Map an ``error`` callback to the matching exception (the description is shown escaped)."""
-    description = params.error_description or ""
+    description = _text(params.error_description or "")
     if params.error == "access_denied":
         return AccessDenied(description or "the install was declined")
     return OAuthError(description, error=_code(params.error))
@@ -106,8 +129,16 @@ def callback_error(params: CallbackParams) -> OAuthError:
 
 def _code(value: str | None) -> str:
     # RFC 6749 error codes are %x20-21 / %x23-5B / %x5D-7E; keep a safe subset for display.
-    text = "".join(ch for ch in (value or "") if ch.isalnum() or ch in "_-.")[:64]
-    return text or "server_error"
+    text = "".join(ch for ch in (value or "") if ch.isascii() and (ch.isalnum() or ch in "_-."))
+    return text[:64] or "server_error"
+
+
+def _text(value: str, limit: int = 200) -> str:
+    # Attacker-controlled prose (error_description): one printable line, bounded, and with every
+    # long opaque word masked, in case the server echoes the code or a token it was sent (found
+    # by test_secret_hygiene: a peer that quotes the code back). Pages escape the rest.
+    line = "".join(ch if ch.isprintable() else " " for ch in value[:limit]).strip()
+    return _OPAQUE.sub(MASK, SCRUBBER.scrub(line))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +167,21 @@ def parse_token_response(
     if not isinstance(body, Mapping):
         raise InvalidTokenResponse("the token response is not a JSON object")
     access = body.get("access_token")
-    if not isinstance(access, str) or not access or len(access) > 16384:
-        raise InvalidTokenResponse("the token response has no access_token")
-    token_type = body.get("token_type", "Bearer")
+    if not isinstance(access, str) or not _vschar(access, 16384):  # RFC 6749 A.12: access-token = 1*VSCHAR
+        raise InvalidTokenResponse("the token response has no usable access_token")
+    token_type = body.get("token_type")  # REQUIRED (RFC 6749 §5.1); Gorgias sends "Bearer"
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise InvalidTokenResponse("the token type is not Bearer")
     refresh = body.get("refresh_token")
-    if refresh is not None and (not isinstance(refresh, str) or len(refresh) > 4096):
+    if refresh is not None and (not isinstance(refresh, str) or not _vschar(refresh, 4096)):  # RFC 6749 A.17
         raise InvalidTokenResponse("the refresh_token is malformed")
     id_token = body.get("id_token")
-    if id_token is not None and not isinstance(id_token, str):
+    if id_token is not None and (not isinstance(id_token, str) or not _vschar(id_token, 16384)):
         raise InvalidTokenResponse("the id_token is malformed")
     scope = body.get("scope", "")
     if not isinstance(scope, str):
         raise InvalidTokenResponse("the scope is malformed")
-    new_refresh = Secret(refresh) if refresh else previous_refresh_token
+    new_refresh = Secret(refresh) if isinstance(refresh, str) else previous_refresh_token
     tokens = TokenSet(
         access_token=Secret(access),
         refresh_token=new_refresh,
@@ -165,16 +196,33 @@ def parse_token_response(
 
 
 def _expiry(access: str, expires_in: object, sent_at: datetime, default: float) -> datetime:
-    exp = unverified_claims(access).get("exp")
-    if isinstance(exp, int | float) and not isinstance(exp, bool):
-        at = from_timestamp(exp)
-        if sent_at < at <= sent_at + _MAX_JWT_EXP:
-            return at
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
-        return sent_at + timedelta(seconds=min(float(expires_in), _MAX_JWT_EXP.total_seconds()))
-    if isinstance(expires_in, str) and expires_in.isdigit() and int(expires_in) > 0:
-        return sent_at + timedelta(seconds=min(int(expires_in), _MAX_JWT_EXP.total_seconds()))
+    # Every number is range-checked before it becomes a datetime: a hostile 1e308, NaN or a
+    # 5,000-digit string must give the default, not an OverflowError (found by fuzzing).
+    start, longest = sent_at.timestamp(), _MAX_JWT_EXP.total_seconds()
+    exp = _seconds(unverified_claims(access).get("exp"))
+    if exp is not None and start < exp <= start + longest:
+        return from_timestamp(exp)
+    lifetime = _seconds(expires_in)
+    if lifetime is not None and lifetime > 0:
+        return sent_at + timedelta(seconds=min(lifetime, longest))
     return sent_at + timedelta(seconds=default)
+
+
+def _seconds(value: object) -> float | None:
+    """A finite number of seconds from a JSON number or a short decimal string, else ``None``."""
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 12:
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > 10**12:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _vschar(value: str, limit: int) -> bool:
+    # Visible ASCII only (%x21-7E): nothing that could split a header or a log line.
+    return 0 < len(value) <= limit and value.isascii() and value.isprintable() and " " not in value
 
 
 def unverified_claims(token: str) -> dict[str, object]:
@@ -182,9 +230,11 @@ def unverified_claims(token: str) -> dict[str, object]:
     parts = token.split(".")
     if len(parts) != 3:
         return {}
+    if len(parts[1]) > 16384:
+        return {}
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return payload if isinstance(payload, dict) else {}
 
@@ -193,7 +243,7 @@ def parse_error_body(body: object, status_code: int) -> OAuthError:
     """Map an RFC 6749 §5.2 error body to an exception; never echo anything but the code."""
     code = body.get("error") if isinstance(body, Mapping) else None
     description = body.get("error_description") if isinstance(body, Mapping) else None
-    text = description[:200] if isinstance(description, str) else ""
+    text = _text(description) if isinstance(description, str) else ""
     if code == "invalid_grant":
         return InvalidGrant(text or "the grant was rejected")
     if isinstance(code, str) and code:

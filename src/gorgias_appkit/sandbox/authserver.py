@@ -58,7 +58,9 @@ def build_id_token(
         access_token=access_token,
         with_azp=cfg.id_token_azp,
     )
-    return tokens.mint_id_token(claims, cfg.id_token_tamper, client.client.client_secret)
+    return tokens.mint_id_token(
+        claims, cfg.id_token_tamper, client.client.client_secret, cfg.signing_key_generation
+    )
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]

@@ -31,6 +31,10 @@ TAMPER_MODES = (
     "expired",
     "iat_future",
     "wrong_key",
+    "bad_azp",
+    "extra_aud",
+    "no_kid",
+    "embedded_jwk",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -49,7 +53,7 @@ _POSITIVE = (
     "rate_window",
     "cursor_ttl",
 )
-_NON_NEGATIVE = ("reuse_grace_seconds", "token_leeway")
+_NON_NEGATIVE = ("reuse_grace_seconds", "token_leeway", "signing_key_generation")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -84,6 +88,8 @@ class SandboxConfig:
     id_token_ttl: int = 3600
     revoke_access_tokens_on_revoke: bool = False
     publish_jwks: bool = False
+    discovery_issuer: str = ""  # non-empty: the discovery doc names this issuer (a mismatch)
+    signing_key_generation: int = 0  # > 0: id_tokens signed by a rotated key (JWKS lists all)
     # REST API.
     token_leeway: int = 15
     rate_limit_enabled: bool = True

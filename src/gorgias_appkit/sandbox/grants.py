@@ -48,6 +48,7 @@ class AccessTokenRecord:
     def to_dict(self) -> dict[str, Any]:
         return {
             "jti": self.jti,
+            "token": self.token,
             "scope": self.scope,
             "issued_at": self.issued_at,
             "expires_at": self.expires_at,

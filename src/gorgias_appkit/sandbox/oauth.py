@@ -126,7 +126,7 @@ def discovery(account: str) -> Response:
         ["client_secret_post"] if cfg.allow_client_secret_post else []
     )
     doc: dict[str, Any] = {
-        "issuer": issuer,
+        "issuer": cfg.discovery_issuer or issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
@@ -160,4 +160,4 @@ def jwks(account: str) -> Response:
     """The public signing key (only when ``publish_jwks`` is on)."""
     if not current_world().config.publish_jwks:
         return _not_published()
-    return jsonify(tokens.jwks())
+    return jsonify(tokens.jwks(current_world().config.signing_key_generation))

@@ -66,9 +66,9 @@ def _key(name: str) -> KeyPair:
         return _keys[name]
 
 
-def signing_key() -> KeyPair:
-    """The process-wide key that signs every legitimate token."""
-    return _key("main")
+def signing_key(generation: int = 0) -> KeyPair:
+    """The process-wide key that signs every legitimate token (``generation`` > 0: rotated)."""
+    return _key("main" if generation == 0 else f"main-{generation}")
 
 
 def rogue_key() -> KeyPair:
@@ -76,9 +76,9 @@ def rogue_key() -> KeyPair:
     return _key("rogue")
 
 
-def jwks() -> dict[str, list[dict[str, str]]]:
-    """The published JSON Web Key Set: the signing key only."""
-    return {"keys": [signing_key().public_jwk()]}
+def jwks(generation: int = 0) -> dict[str, list[dict[str, str]]]:
+    """The published JSON Web Key Set: the signing key of each generation, newest first."""
+    return {"keys": [signing_key(g).public_jwk() for g in range(generation, -1, -1)]}
 
 
 def encode(header: dict[str, Any], claims: dict[str, Any], sign: Any = None) -> str:
@@ -159,11 +159,13 @@ def id_token_claims(
     return claims
 
 
-def mint_id_token(claims: dict[str, Any], tamper: str, client_secret: str) -> str:
+def mint_id_token(
+    claims: dict[str, Any], tamper: str, client_secret: str, generation: int = 0
+) -> str:
     """Sign id_token ``claims``, first breaking them as the ``tamper`` mode says."""
     claims = dict(claims)
     now = int(time.time())
-    key = signing_key()
+    key = signing_key(generation)
     if tamper == "bad_iss":
         claims["iss"] = "https://evil.example"
     elif tamper == "bad_aud":
@@ -179,6 +181,22 @@ def mint_id_token(claims: dict[str, Any], tamper: str, client_secret: str) -> st
     elif tamper == "iat_future":
         claims["iat"] = now + 600
         claims["exp"] = claims["iat"] + 3600
+    elif tamper == "bad_azp":
+        claims["azp"] = "someone-else-client-id"
+    elif tamper == "extra_aud":
+        claims["azp"] = claims["aud"]
+        claims["aud"] = [claims["aud"], "someone-else-client-id"]
+    if tamper == "no_kid":
+        return encode({"alg": "RS256", "typ": "JWT"}, claims, key.sign)
+    if tamper == "embedded_jwk":  # the header carries the signer's own key: must be ignored
+        rogue = rogue_key()
+        header = {
+            "alg": "RS256",
+            "typ": "JWT",
+            "jwk": rogue.public_jwk(),
+            "jku": "https://evil.example/jwks.json",
+        }
+        return encode(header, claims, rogue.sign)
     if tamper == "alg_none":
         return encode({"alg": "none", "typ": "JWT"}, claims)
     if tamper == "hs256_with_client_secret":

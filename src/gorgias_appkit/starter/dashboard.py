@@ -1,4 +1,9 @@
-"""The merchant's pages: home, one dashboard per installed account, and ``/healthz``."""
+"""The merchant's pages: home, one dashboard per installed account, and ``/healthz``.
+
+A dashboard whose installation lost access (``needs_reauth``: the merchant uninstalled or
+revoked, found out on refresh or by a 401) shows a reconnect banner instead of live data; so
+does a page whose API call finds it out half way.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from flask import jsonify
 from flask import make_response
 from flask import render_template
 
+from gorgias_appkit import ApiError
+from gorgias_appkit import InstallationUnavailable
 from gorgias_appkit import InstallStatus
 from gorgias_appkit.web import csrf_token
 from gorgias_appkit.web import get_kit
@@ -16,12 +23,18 @@ from gorgias_appkit.web import viewable_accounts
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/")
 def index() -> str:
     """Home: the accounts this browser manages, and an install form."""
     kit = get_kit()
     mine = [kit.installation(a) for a in viewable_accounts()]
-    return render_template("starter/index.html", installations=[i for i in mine if i])
+    return render_template("starter/index.html", installations=[i for i in mine if i],
+                           sandbox=kit.settings.url_template.is_loopback)
 
 
 @bp.get("/accounts/<account>")
@@ -34,20 +47,38 @@ def account_dashboard(account: str) -> Response:
         )
     installation = kit.installation(account)
     if installation is None or not installation.status.usable:
-        status = installation.status.value if installation else "uninstalled"
-        page = render_template("gorgias_appkit/failure.html", kind="reconnect", account=account,
-                               status=status)
-        return make_response(page, 409)
+        return _reconnect(account)
     client = kit.client_for(account)
     info = client.account_info()
     tickets = client.latest_tickets(10)
-    installation = kit.installation(account)  # re-read: the calls may have refreshed it
-    response = make_response(render_template(
+    return _no_store(make_response(render_template(
         "starter/dashboard.html", account=account, info=info, tickets=tickets,
-        installation=installation, csrf_token=csrf_token(), statuses=InstallStatus,
-    ))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        installation=kit.installation(account),  # re-read: the calls may have refreshed it
+        objects=kit.objects.live(account), csrf_token=csrf_token(), statuses=InstallStatus,
+    )))
+
+
+def _reconnect(account: str) -> Response:
+    kit = get_kit()
+    page = render_template(
+        "starter/reconnect.html", account=account, installation=kit.installation(account),
+        objects=kit.objects.live(account), csrf_token=csrf_token(),
+    )
+    return _no_store(make_response(page))
+
+
+@bp.errorhandler(InstallationUnavailable)
+def _lost_access(exc: InstallationUnavailable) -> Response:
+    return _reconnect(exc.account)
+
+
+@bp.errorhandler(ApiError)
+def _api_failed(exc: ApiError) -> Response:
+    if exc.status_code == 401:  # refused even after a refresh: the install is now needs_reauth
+        return _reconnect(exc.account)
+    page = render_template("gorgias_appkit/failure.html", kind="api", account=exc.account,
+                           status=exc.status_code)
+    return _no_store(make_response(page, 502))
 
 
 @bp.get("/healthz")

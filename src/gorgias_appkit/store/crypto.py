@@ -3,17 +3,21 @@
 Keys are configured as ``Fernet.generate_key()`` prints them (32 random bytes, urlsafe
 base64), newest first. Each is stretched with HKDF-SHA256 into an AES-256-GCM key; its id is
 a short hash, stored in the ciphertext so any configured key can decrypt and the newest
-encrypts. The associated data names the row and column (``installation:acme:refresh_token``)
+encrypts. The associated data names the row and column (``installation:acme:refresh``)
 so a ciphertext copied into another account's row fails to open (SEC-14).
 
-Format: ``v1.<kid>.<base64url(nonce || ciphertext+tag)>``.
+Format: ``v1.<kid>.<base64url(nonce || ciphertext+tag)>``. Anything else, a key id that is not
+configured, or a tag that does not verify is a :class:`DecryptionError` (never another
+exception), whose message names the context and the key id only.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -26,6 +30,11 @@ from ..redact import Secret
 
 _VERSION = "v1"
 _HKDF_INFO = b"gorgias-appkit token encryption v1"
+_NONCE = 12
+_TAG = 16
+_KID = re.compile(r"[0-9a-f]{8}")
+# What a row whose ciphertext does not open is flagged with (status needs_reauth, SEC-14).
+DECRYPTION_FAILED = "decryption failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +48,8 @@ class _Key:
 
 def _derive(material: bytes) -> _Key:
     kid = hashlib.sha256(b"kid:" + material).hexdigest()[:8]
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(material)
-    return _Key(kid=kid, aead=AESGCM(derived))
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
+    return _Key(kid=kid, aead=AESGCM(hkdf.derive(material)))
 
 
 def generate_key() -> str:
@@ -71,27 +80,38 @@ class Keyring:
         return self._keys[0].kid
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
-        """Encrypt ``plaintext`` bound to ``context`` (e.g. ``installation:acme:access_token``)."""
+        """Encrypt ``plaintext`` bound to ``context`` (e.g. ``installation:acme:access``)."""
         key = self._keys[0]
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE)
         sealed = key.aead.encrypt(nonce, plaintext.encode(), context.encode())
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
         return f"{_VERSION}.{key.kid}.{body}"
 
     def decrypt(self, token: str, *, context: str) -> str:
         """Decrypt a value sealed for ``context``; raise :class:`DecryptionError` otherwise."""
-        try:
-            version, kid, body = token.split(".", 2)
-        except ValueError:
-            raise DecryptionError(f"malformed ciphertext for {context}") from None
+        parts = token.split(".", 2) if isinstance(token, str) else []
+        if len(parts) != 3 or parts[0] != _VERSION or not _KID.fullmatch(parts[1]):
+            raise DecryptionError(f"malformed ciphertext for {context}")
+        kid, body = parts[1], parts[2]
         key = self._by_kid.get(kid)
-        if version != _VERSION or key is None:
+        if key is None:
             raise DecryptionError(f"no configured key {kid!r} for {context}")
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         try:
-            return key.aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-        except InvalidTag:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            raise DecryptionError(f"malformed ciphertext for {context}") from None
+        if len(raw) < _NONCE + _TAG:
+            raise DecryptionError(f"malformed ciphertext for {context}")
+        try:
+            return key.aead.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode()).decode()
+        except (InvalidTag, UnicodeDecodeError):
             raise DecryptionError(f"ciphertext does not belong to {context}") from None
+
+    def reseal(self, token: str, *, context: str) -> str:
+        """Return ``token`` sealed under the newest key (unchanged if it already is)."""
+        if not self.needs_rotation(token):
+            return token
+        return self.encrypt(self.decrypt(token, context=context), context=context)
 
     def kid_of(self, token: str) -> str:
         """Return the key id a ciphertext was sealed with."""
@@ -100,3 +120,7 @@ class Keyring:
     def needs_rotation(self, token: str) -> bool:
         """Tell whether a ciphertext was sealed with an older key."""
         return self.kid_of(token) != self.current_kid
+
+    def current_prefix(self) -> str:
+        """The prefix every ciphertext sealed by the newest key starts with (for SQL ``LIKE``)."""
+        return f"{_VERSION}.{self.current_kid}."

@@ -3,7 +3,11 @@
 Tokens are encrypted before they reach a statement and decrypted after they leave a row; no
 plaintext token is ever bound to SQL. The per-account lock is ``SELECT … FOR UPDATE`` on
 PostgreSQL and ``BEGIN IMMEDIATE`` on SQLite, held for the whole block so a refresh's HTTP call
-and its write happen under one lock (REL-01). Every write checks ``version`` (compare-and-swap).
+and its write happen under one lock (REL-01). Waiting for it is bounded (:data:`LOCK_WAIT_SECONDS`,
+then :class:`StoreError`). Every write checks ``version`` (compare-and-swap).
+
+:meth:`LockedRow.queue_revocation` queues a token for upstream revocation in the lock's own
+transaction (REL-10; the queue itself is :mod:`.revocation_queue`).
 """
 
 from __future__ import annotations
@@ -18,30 +22,42 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import RowMapping
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 
 from ..clock import Clock
 from ..errors import ConcurrentUpdate
+from ..errors import DecryptionError
 from ..errors import InvalidState
+from ..errors import StoreError
 from ..redact import Secret
+from .base import Installation
 from .base import InstallationStore
 from .base import InstallEvent
-from .base import Installation
 from .base import InstallStatus
 from .base import InstallUpdate
 from .base import PendingInstall
 from .base import TokenSet
+from .crypto import DECRYPTION_FAILED
 from .crypto import Keyring
 from .engine import WRITE_LOCK
+from .revocation_queue import queue_revocation
 from .schema import install_events
 from .schema import install_states
 from .schema import installations
 
 T = installations.c
+# How long a caller waits for another process's lock: SQLite's busy timeout (engine.py) and
+# PostgreSQL's lock_timeout. A refresh's whole retry budget stays below it (oauth/client.py).
+LOCK_WAIT_SECONDS = 30
+# Built once: the fast path of access_token_for runs it on every call.
+_FIND = select(installations).where(T.account == bindparam("account"))
 
 
 def _context(account: str, column: str) -> str:
@@ -63,8 +79,25 @@ class SQLInstallationStore(InstallationStore):
     def find(self, account: str) -> Installation | None:
         """Return the installation of ``account`` or ``None``."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(installations).where(T.account == account)).mappings().first()
-        return self._to_record(row) if row else None
+            row = conn.execute(_FIND, {"account": account}).mappings().first()
+        if row is None:
+            return None
+        record = self._to_record(row)
+        if record.last_error == DECRYPTION_FAILED and row["last_error"] != DECRYPTION_FAILED:
+            record = self._flag_undecryptable(account) or record
+        return record
+
+    def _flag_undecryptable(self, account: str) -> Installation | None:
+        # SEC-14 (issue 5): a ciphertext that does not open in this row (copied from another
+        # account's row, or sealed with a key no longer configured) is never used: the row is
+        # marked needs_reauth with a history event, and a reinstall replaces it.
+        with self.locked(account) as lock:
+            if lock.current is None or lock.current.last_error != DECRYPTION_FAILED:
+                return lock.current
+            return lock.apply(
+                InstallUpdate(status=InstallStatus.NEEDS_REAUTH, last_error=DECRYPTION_FAILED,
+                              event="decryption_failed", detail="a stored token does not decrypt")
+            )
 
     def all(self) -> Iterator[Installation]:
         """Yield every installation, ordered by account, reading in pages."""
@@ -130,20 +163,33 @@ class SQLInstallationStore(InstallationStore):
                 "last_error": None,
                 "updated_at": self.clock.now(),
             }
-            lock.write(values, event="reinstalled" if previous else "installed")
-            record = lock.current
-            assert record is not None
-            return record, previous is None
+            # After a disconnect the app tore everything down: installing again is a new install,
+            # so the "installed" hook runs again (issue 3).
+            is_new = previous is None or previous.status is InstallStatus.UNINSTALLED
+            lock.write(values, event="installed" if is_new else "reinstalled")
+            return lock.record, is_new
 
     @contextmanager
-    def locked(self, account: str) -> Iterator[_Lock]:
-        """Hold the account's lock across processes for the block (REL-01)."""
-        with self.engine.connect().execution_options(**{WRITE_LOCK: True}) as conn, conn.begin():
-            query = select(installations).where(T.account == account)
-            if self.engine.dialect.name != "sqlite":
-                query = query.with_for_update()
-            row = conn.execute(query).mappings().first()
-            yield _Lock(self, conn, account, self._to_record(row) if row else None)
+    def locked(self, account: str) -> Iterator[LockedRow]:
+        """Hold the account's lock across processes for the block (REL-01).
+
+        The block's writes commit when it ends normally and roll back if it raises.
+        """
+        with self.engine.connect().execution_options(**{WRITE_LOCK: True}) as conn:
+            try:
+                transaction = conn.begin()
+                row = self._lock_row(conn, account)
+            except OperationalError as exc:  # SQLite busy timeout, PostgreSQL lock_timeout
+                raise StoreError(f"could not lock installation {account!r} in time") from exc
+            with transaction:
+                yield LockedRow(self, conn, account, self._to_record(row) if row else None)
+
+    def _lock_row(self, conn: Connection, account: str) -> RowMapping | None:
+        query = select(installations).where(T.account == account)
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+            query = query.with_for_update()
+        return conn.execute(query).mappings().first()
 
     def delete(self, account: str) -> bool:
         """Forget every stored trace of ``account`` (tokens, history); return whether it existed."""
@@ -170,21 +216,27 @@ class SQLInstallationStore(InstallationStore):
     def _to_record(self, row: RowMapping) -> Installation:
         account = row["account"]
         tokens = None
+        status, last_error = InstallStatus(row["status"]), row["last_error"]
         if row["access_token"]:
             open_ = self.keyring.decrypt
             refresh = row["refresh_token"]
-            tokens = TokenSet(
-                access_token=Secret(open_(row["access_token"], context=_context(account, "access"))),
-                refresh_token=Secret(open_(refresh, context=_context(account, "refresh")))
-                if refresh
-                else None,
-                expires_at=row["expires_at"],
-                scopes=tuple(row["scopes"].split()),
-                token_type=row["token_type"] or "Bearer",
-            )
+            try:
+                tokens = TokenSet(
+                    access_token=Secret(
+                        open_(row["access_token"], context=_context(account, "access"))
+                    ),
+                    refresh_token=Secret(open_(refresh, context=_context(account, "refresh")))
+                    if refresh
+                    else None,
+                    expires_at=row["expires_at"],
+                    scopes=tuple(row["scopes"].split()),
+                    token_type=row["token_type"] or "Bearer",
+                )
+            except DecryptionError:  # SEC-14: never used, never a 500 (see _flag_undecryptable)
+                status, last_error = InstallStatus.NEEDS_REAUTH, DECRYPTION_FAILED
         return Installation(
             account=account,
-            status=InstallStatus(row["status"]),
+            status=status,
             tokens=tokens,
             version=row["version"],
             installed_at=row["installed_at"],
@@ -194,12 +246,14 @@ class SQLInstallationStore(InstallationStore):
             last_refresh_at=row["last_refresh_at"],
             refresh_failures=row["refresh_failures"],
             next_refresh_at=row["next_refresh_at"],
-            last_error=row["last_error"],
+            last_error=last_error,
         )
 
 
 @dataclass
-class _Lock:
+class LockedRow:
+    """One installation row while its lock is held (see :meth:`SQLInstallationStore.locked`)."""
+
     store: SQLInstallationStore
     conn: Connection
     account: str
@@ -222,10 +276,26 @@ class _Lock:
         if change.clear_last_error:
             values["last_error"] = None
         self.write(values, event=change.event, detail=change.detail)
-        assert self.current is not None
+        return self.record
+
+    @property
+    def record(self) -> Installation:
+        """The row as last written under this lock (it exists once written)."""
+        if self.current is None:
+            raise ConcurrentUpdate(f"installation {self.account!r} vanished under its lock")
         return self.current
 
-    def write(self, values: dict[str, Any], *, event: str | None, detail: str | None = None) -> None:
+    def queue_revocation(self, token: Secret) -> int:
+        """Queue ``token`` for upstream revocation in this transaction; return the entry's id."""
+        return queue_revocation(
+            self.conn, keyring=self.store.keyring, clock=self.store.clock, account=self.account,
+            token=token,
+        )
+
+    def write(
+        self, values: dict[str, Any], *, event: str | None, detail: str | None = None
+    ) -> None:
+        """Write ``values`` with a version check (or insert the row), plus a history event."""
         now = self.store.clock.now()
         before = self.current
         if before is None:
@@ -233,7 +303,9 @@ class _Lock:
             try:
                 self.conn.execute(insert(installations).values(**values))
             except IntegrityError as exc:  # another instance inserted first
-                raise ConcurrentUpdate(f"installation {self.account!r} was created meanwhile") from exc
+                raise ConcurrentUpdate(
+                    f"installation {self.account!r} was created meanwhile"
+                ) from exc
         else:
             if event in ("installed", "reinstalled"):
                 values["installed_at"] = now
@@ -280,7 +352,8 @@ class SQLStateStore:
             pending.code_verifier.reveal(), context=f"state:{key}:code_verifier"
         )
         with self.engine.begin() as conn:
-            conn.execute(delete(install_states).where(install_states.c.expires_at < self.clock.now()))
+            expired = install_states.c.expires_at < self.clock.now()
+            conn.execute(delete(install_states).where(expired))
             conn.execute(
                 insert(install_states).values(
                     state_hash=key,

@@ -1,8 +1,11 @@
 """GorgiasKit: the Flask extension. Settings come from ``app.config`` (``GORGIAS_*`` keys).
 
-``init_app`` validates everything at start-up (one :class:`ConfigError` listing every problem),
-builds the :class:`Kit`, runs the migrations, and registers the install blueprint. The kit lives
-in ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
+``init_app`` validates everything at start-up (one :class:`ConfigError` listing every problem:
+in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
+from starting), builds the :class:`Kit`, runs the migrations, and registers the install
+blueprint, the CSRF check for every state-changing request, the security headers, and a JSON
+``default`` that masks :class:`Secret` values. The kit lives in
+``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from ..config import KitSettings
 from ..devkeys import with_defaults
 from ..errors import ConfigError
 from ..kit import Kit
+from ..redact import Secret
 from . import security
 from .views import bp
 
@@ -45,14 +49,32 @@ class GorgiasKit:
         app.secret_key = settings.secret_key.reveal()
         secure = settings.app_url.startswith("https://")
         security.configure_cookies(app, secure=secure)
+        _mask_secrets_in_json(app)
         app.extensions[EXTENSION_KEY] = kit
         app.register_blueprint(bp)
+        app.before_request(security.csrf_protect)
         app.after_request(security.security_headers)
         return kit
+
+
+def _mask_secrets_in_json(app: Flask) -> None:
+    """Make ``jsonify``/``app.json.dumps`` print a :class:`Secret` as its mask (SEC-13)."""
+    provider = app.json
+    previous = getattr(provider, "default", None)
+    if previous is None:  # a custom provider without a default hook: leave it alone
+        return
+
+    def default(value: object) -> object:
+        if isinstance(value, Secret):
+            return value.to_json()
+        return previous(value)
+
+    provider.default = default  # type: ignore[attr-defined]
 
 
 def get_kit() -> Kit:
     """Return the current app's kit."""
     kit = current_app.extensions[EXTENSION_KEY]
-    assert isinstance(kit, Kit)
+    if not isinstance(kit, Kit):
+        raise RuntimeError("GorgiasKit.init_app was not called on this app")
     return kit

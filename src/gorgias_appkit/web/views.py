@@ -1,21 +1,24 @@
 """The install blueprint: ``/oauth/install``, ``/oauth/callback``, ``/accounts/<a>/disconnect``.
 
 Views hold no protocol logic (that is :class:`InstallFlow`) and no ``try``: each error family has
-one handler that renders a page with a restart button and a 4xx (upstream trouble: 502).
+one handler that renders a page with a restart button and a 4xx (upstream trouble: 502). Every
+response here is ``Cache-Control: no-store``; the app-wide headers (``Referrer-Policy:
+no-referrer`` …) come from :func:`security.security_headers`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import flash
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from werkzeug.wrappers import Response
 
 from ..errors import AccessDenied
 from ..errors import ApiError
@@ -25,20 +28,27 @@ from ..errors import InvalidAccount
 from ..errors import InvalidState
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
+from ..kit import Kit
+from ..oauth import protocol
 from ..oauth.install import AccountNotEnabled
 from ..oauth.install import new_browser_id
 from . import security
+
+log = logging.getLogger("gorgias_appkit.web")
 
 bp = Blueprint("gorgias", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/gorgias")
 
 
-def _kit() -> Any:
-    return current_app.extensions["gorgias_appkit"]
+def _kit() -> Kit:
+    kit = current_app.extensions["gorgias_appkit"]
+    if not isinstance(kit, Kit):
+        raise RuntimeError("GorgiasKit.init_app was not called on this app")
+    return kit
 
 
 def _secure() -> bool:
-    return bool(_kit().settings.app_url.startswith("https://"))
+    return _kit().settings.app_url.startswith("https://")
 
 
 def _no_store(response: Response) -> Response:
@@ -49,12 +59,18 @@ def _no_store(response: Response) -> Response:
 
 @bp.get("/oauth/install")
 def install() -> Response:
-    """Start an install for ``?account=``; without it, ask for the subdomain."""
+    """Start an install for ``?account=``; without it, ask for the subdomain.
+
+    ``next`` may name a page of this app to land on afterwards; anything else is ignored. The
+    authorize URL's redirect_uri is the configured one, whatever ``Host`` the request carries.
+    """
     account = request.args.get("account")
     if account is None:
         return _no_store(make_response(render_template("gorgias_appkit/install.html")))
-    browser_id = new_browser_id()
-    target = _kit().begin_install(account, browser_id=browser_id)
+    # One binding value per browser, reused by concurrent installs (acme and globex in two tabs).
+    browser_id = security.browser_id(_secure()) or new_browser_id()
+    return_to = security.safe_return_path(request.args.get("next"))
+    target = _kit().begin_install(account, browser_id=browser_id, return_to=return_to)
     response = redirect(target, code=302)
     security.set_install_cookie(
         response, browser_id, secure=_secure(), max_age=int(_kit().settings.state_ttl)
@@ -65,19 +81,21 @@ def install() -> Response:
 @bp.get("/oauth/callback")
 def callback() -> Response:
     """Finish an install; redirect (303) to a clean URL without code or state (SEC-16)."""
-    purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
-    if "prefetch" in purpose.lower():  # a prefetch must not burn the one-time code
-        return _no_store(make_response("", 503))
-    browser_id = request.cookies.get(security.install_cookie_name(_secure()))
-    result = _kit().complete_install(request.args.to_dict(flat=True), browser_id=browser_id)
+    if security.is_prefetch():  # a prefetch must not burn the one-time code and state
+        return _no_store(make_response("", 503, {"Retry-After": "0"}))
+    browser_id = security.browser_id(_secure())
+    query = protocol.callback_query(request.args.items(multi=True))
+    result = _kit().complete_install(query, browser_id=browser_id)
     account = result.installation.account
     security.start_fresh_session(account)
     flash("installed" if result.is_new else "reinstalled")
     for scope in result.missing_scopes:
         flash(f"missing_scope:{scope}")
-    response = redirect(_after_install_path(account), code=303)
-    security.clear_install_cookie(response, secure=_secure())
-    return _no_store(response)
+    if result.no_refresh_token:
+        flash("no_refresh_token")
+    target = security.safe_return_path(result.return_to) or _after_install_path(account)
+    # The binding cookie stays until it expires: another install may still be pending in it.
+    return _no_store(redirect(target, code=303))
 
 
 @bp.post("/accounts/<account>/disconnect")
@@ -99,20 +117,30 @@ def _after_install_path(account: str) -> str:
     return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
 
 
-def _page(kind: str, status: int, **context: Any) -> Response:
+def _page(kind: str, code: int, **context: Any) -> Response:
     response = make_response(
-        render_template("gorgias_appkit/failure.html", kind=kind, **context), status
+        render_template("gorgias_appkit/failure.html", kind=kind, **context), code
     )
     return _no_store(response)
 
 
+def _shown(value: object) -> str:
+    # Hostile input in a log line: escaped (no CR/LF, ASCII only) and short (SEC-01).
+    return ascii(value)[:100]
+
+
 @bp.app_errorhandler(AccountNotEnabled)
 def _not_enabled(exc: AccountNotEnabled) -> Response:
+    log.info("install refused: account not enabled", extra={"event": "install_refused"})
     return _page("not_enabled", 403)
 
 
 @bp.app_errorhandler(InvalidAccount)
 def _bad_account(exc: InvalidAccount) -> Response:
+    log.info(
+        "install refused: not a Gorgias subdomain: %s", _shown(request.args.get("account")),
+        extra={"event": "install_refused"},
+    )
     return _page("bad_account", 400)
 
 
@@ -149,3 +177,8 @@ def _not_found(exc: InstallationNotFound) -> Response:
 @bp.app_errorhandler(ApiError)
 def _api(exc: ApiError) -> Response:
     return _page("api", 502, status=exc.status_code, account=exc.account)
+
+
+@bp.app_errorhandler(security.CsrfRejected)
+def _csrf(exc: security.CsrfRejected) -> Response:
+    return _page("csrf", 403)

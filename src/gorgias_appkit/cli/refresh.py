@@ -1,0 +1,127 @@
+"""``gorgias-appkit refresh-due``: refresh every installation that expires soon, from cron.
+
+Safe beside web workers and beside another run of itself: each account goes through the same
+single-flight lock as ``Kit.access_token_for``, re-read once held, so an account a sibling just
+refreshed is skipped (REL-12). It then retries queued upstream revocations (REL-10). On a
+terminal it shows a rich progress bar; otherwise one plain line per account. The last line is
+``refreshed N, failed M, skipped K``; ``--json`` prints one JSON document instead. The exit status
+is 1 if any refresh failed, so cron mail or a monitor notices.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import GorgiasAppError
+from ..tokens import RefreshOutcome
+from ..tokens import RefreshReport
+from . import _friendly_errors
+
+if TYPE_CHECKING:
+    from ..kit import Kit
+    from ..revocations import RevocationReport
+
+
+@click.command("refresh-due")
+@click.option(
+    "--within",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Refresh access tokens that expire within this many seconds.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, no progress.")
+def refresh_due(within: float, as_json: bool) -> None:
+    """Refresh every usable installation whose token expires within --within seconds."""
+    from ..kit import Kit
+
+    with _friendly_errors():
+        kit = Kit.from_env()
+        try:
+            reports = _refresh_all(kit, within, quiet=as_json)
+            revocations = kit.retry_pending_revocations()
+        finally:
+            kit.close()
+    counts = Counter(r.outcome for r in reports)
+    summary = {outcome.value: counts[outcome] for outcome in RefreshOutcome}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "within": within,
+                    "results": [
+                        {"account": r.account, "outcome": r.outcome.value, "reason": r.reason}
+                        for r in reports
+                    ],
+                    "summary": summary,
+                    "revocations": _revocations(revocations),
+                },
+                indent=2,
+            )
+        )
+    else:
+        if any(_revocations(revocations).values()):
+            r = revocations
+            click.echo(
+                f"revocations: revoked {r.revoked}, retrying {r.retrying}, abandoned {r.abandoned}"
+            )
+        click.echo(
+            f"refreshed {summary['refreshed']}, failed {summary['failed']}, "
+            f"skipped {summary['skipped']}"
+        )
+    if counts[RefreshOutcome.FAILED]:
+        sys.exit(1)
+
+
+def _refresh_all(kit: Kit, within: float, *, quiet: bool) -> list[RefreshReport]:
+    accounts = kit.accounts_due(within=within)
+    if quiet:
+        return [_one(kit, account, within) for account in accounts]
+    if sys.stdout.isatty():
+        return _with_progress(kit, accounts, within)
+    reports = []
+    for account in accounts:
+        report = _one(kit, account, within)
+        click.echo(_line(report))
+        reports.append(report)
+    return reports
+
+
+def _with_progress(kit: Kit, accounts: list[str], within: float) -> list[RefreshReport]:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(file=sys.stdout)
+    reports = []
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("refreshing", total=len(accounts))
+        for account in accounts:
+            report = _one(kit, account, within)
+            if report.outcome is RefreshOutcome.FAILED:
+                progress.console.print(_line(report), markup=False, highlight=False)
+            progress.advance(task)
+            reports.append(report)
+    return reports
+
+
+def _one(kit: Kit, account: str, within: float) -> RefreshReport:
+    """Refresh one account; a failure of one account never stops the run."""
+    try:
+        return kit.refresh_if_due(account, within=within)
+    except GorgiasAppError as exc:  # e.g. a lock timeout or an undecryptable row
+        reason = getattr(exc, "error", type(exc).__name__)
+        return RefreshReport(account=account, outcome=RefreshOutcome.FAILED, reason=str(reason))
+
+
+def _line(report: RefreshReport) -> str:
+    suffix = "" if report.reason == "ok" else f" ({report.reason})"
+    return f"{report.account}: {report.outcome.value}{suffix}"
+
+
+def _revocations(report: RevocationReport) -> dict[str, int]:
+    return {"revoked": report.revoked, "retrying": report.retrying, "abandoned": report.abandoned}

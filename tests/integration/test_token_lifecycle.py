@@ -1,0 +1,460 @@
+"""Issue 3: the token lifecycle under faults, each injected through the sandbox (REL-02..09).
+
+Every test checks the promises that matter most: the stored refresh token is never empty, and
+no refresh is ever sent with a refresh token the sandbox had already superseded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from gorgias_appkit import InstallationUnavailable
+from gorgias_appkit import InstallStatus
+from gorgias_appkit import OAuthError
+from gorgias_appkit.backoff import Backoff
+from gorgias_appkit.errors import TokenEndpointError
+from gorgias_appkit.errors import Unauthorized
+from gorgias_appkit.metrics import METRICS
+from gorgias_appkit.sandbox import SandboxControl
+
+from ..conftest import InstallActions
+from .lifecycle_support import KitFactory
+from .lifecycle_support import MovableClock
+from .lifecycle_support import assert_no_superseded_use
+from .lifecycle_support import grant
+from .lifecycle_support import install
+from .lifecycle_support import refresh_calls
+from .lifecycle_support import stored_refresh_token
+
+REFRESH = {"path": "/oauth/token", "grant_type": "refresh_token"}
+
+
+@pytest.fixture
+def kits(sandbox: SandboxControl, database_url: str) -> Iterator[KitFactory]:
+    factory = KitFactory(sandbox, database_url)
+    yield factory
+    factory.close()
+
+
+def install_expiring(kit, sandbox: SandboxControl, account: str = "acme", ttl: int = 60) -> None:
+    """Install with a short-lived access token; later refreshes get the normal 24 h."""
+    sandbox.configure(access_token_ttl=ttl)
+    install(kit, sandbox, account)
+    sandbox.configure(access_token_ttl=86400)
+
+
+# -- REL-07: refresh ahead of expiry -----------------------------------------------------------
+def test_refreshes_once_inside_the_leeway_and_not_before(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-07: no refresh while outside the leeway, then exactly one refresh inside it."""
+    clock = MovableClock()
+    kit = kits(clock=clock)
+    install_expiring(kit, sandbox, ttl=3600)
+    first = kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 0
+    clock.advance(3600 - 290)  # 290 s left: inside the 300 s leeway, still valid
+    tokens = {kit.access_token_for("acme") for _ in range(5)}
+    assert len(tokens) == 1 and first not in tokens
+    assert refresh_calls(sandbox) == 1
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+
+
+# -- REL-02: never lose a refresh token --------------------------------------------------------
+def test_omitted_refresh_token_keeps_the_stored_one(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-02: a refresh response without refresh_token keeps the stored one (RFC 6749 §6)."""
+    kit = kits()
+    install_expiring(kit, sandbox)
+    before = stored_refresh_token(kit)
+    kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 1
+    assert len(grant(sandbox)["refresh_tokens"]) == 1  # the sandbox sent no new one
+    assert stored_refresh_token(kit) == before
+
+
+def test_rotated_refresh_token_replaces_the_old_one(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-02: with rotation the new refresh token is stored, and the next refresh uses it."""
+    sandbox.configure(rotate_refresh_tokens=True)
+    clock = MovableClock()
+    kit = kits(clock=clock)
+    install_expiring(kit, sandbox)
+    before = stored_refresh_token(kit)
+    kit.access_token_for("acme")
+    rotated = stored_refresh_token(kit)
+    assert rotated != before
+    assert rotated == grant(sandbox)["current_refresh_token"]
+    clock.advance(86400)  # the refreshed token is now due as well
+    kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 2
+    assert stored_refresh_token(kit) == grant(sandbox)["current_refresh_token"]
+    assert grant(sandbox)["status"] == "active"
+    assert_no_superseded_use(sandbox)
+
+
+# -- REL-03: a lost refresh response -----------------------------------------------------------
+def test_lost_refresh_response_is_retried_once_without_rotation(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-03: drop_after with rotation off: one retry with the same token succeeds (2 calls)."""
+    kit = kits()
+    install_expiring(kit, sandbox)
+    before = stored_refresh_token(kit)
+    sandbox.add_fault(**REFRESH, mode="drop_after")
+    kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 2
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+    assert stored_refresh_token(kit) == before
+    assert grant(sandbox)["status"] == "active"
+
+
+def test_lost_refresh_response_with_rotation_needs_reauth(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-03: drop_after with rotation on: the one retry is refused, needs_reauth, 2 calls."""
+    sandbox.configure(rotate_refresh_tokens=True)
+    kit = kits()
+    seen = []
+    kit.hooks.on("health_changed", seen.append)
+    install_expiring(kit, sandbox)
+    sandbox.add_fault(**REFRESH, mode="drop_after")
+    with pytest.raises(InstallationUnavailable):
+        kit.access_token_for("acme")
+    with pytest.raises(InstallationUnavailable):
+        kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 2
+    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
+    assert [e.installation.status for e in seen] == [InstallStatus.NEEDS_REAUTH]
+    stored_refresh_token(kit)  # kept, not emptied, even though it is dead now
+    results = [e["result"] for e in grant(sandbox)["refresh_log"]]
+    assert results == ["ok", "reuse_detected"]  # the strict server killed the grant
+
+
+# -- REL-04: bounded retries with backoff ------------------------------------------------------
+def test_503_twice_then_success_with_the_same_refresh_token(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-04: 503, 503, 200: three calls, all with the one current refresh token."""
+    kit = kits()
+    install_expiring(kit, sandbox)
+    before = stored_refresh_token(kit)
+    retries = METRICS.value("gorgias_token_endpoint_retries_total", reason="503")
+    refreshed = METRICS.value("gorgias_refresh_total", result="ok", reason="expiring")
+    sandbox.add_fault(**REFRESH, mode="status", status=503, count=2)
+    kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == 3
+    assert stored_refresh_token(kit) == before
+    assert [e["result"] for e in grant(sandbox)["refresh_log"]] == ["ok"]
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+    assert METRICS.value("gorgias_token_endpoint_retries_total", reason="503") == retries + 2
+    assert METRICS.value("gorgias_refresh_total", result="ok", reason="expiring") == refreshed + 1
+
+
+def test_429_retry_after_is_honoured(kits: KitFactory, sandbox: SandboxControl) -> None:
+    """REL-04: after a 429 with Retry-After: 1 the kit waits at least one second."""
+    kit = kits()
+    install_expiring(kit, sandbox)
+    sandbox.add_fault(**REFRESH, mode="status", status=429, retry_after=1)
+    started = time.monotonic()
+    kit.access_token_for("acme")
+    assert time.monotonic() - started >= 1.0
+    assert refresh_calls(sandbox) == 2
+
+
+def test_500_forever_gives_up_at_the_deadline(kits: KitFactory, sandbox: SandboxControl) -> None:
+    """REL-04/09: a token endpoint that always fails is abandoned at the deadline, then rested."""
+    clock = MovableClock()
+    kit = kits(
+        clock=clock, token_backoff=Backoff(base=0.05, cap=0.2, max_attempts=999, deadline=1.5)
+    )
+    install_expiring(kit, sandbox)
+    before = stored_refresh_token(kit)
+    clock.advance(120)  # expired: no old token to fall back on
+    sandbox.add_fault(**REFRESH, mode="status", status=500, count=-1)
+    started = time.monotonic()
+    with pytest.raises(TokenEndpointError):
+        kit.access_token_for("acme")
+    assert 1.0 <= time.monotonic() - started < 3.0
+    calls = refresh_calls(sandbox)
+    assert calls >= 4
+    installation = kit.installation("acme")
+    assert installation.status is InstallStatus.REFRESH_FAILING
+    assert installation.refresh_failures == 1
+    assert installation.next_refresh_at > clock.now()
+    assert stored_refresh_token(kit) == before
+    with pytest.raises(TokenEndpointError):  # backing off: fails fast, no new request
+        kit.access_token_for("acme")
+    assert refresh_calls(sandbox) == calls
+
+
+# -- REL-05: invalid_grant is terminal --------------------------------------------------------
+def test_invalid_grant_is_terminal_and_fails_fast(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-05: a revoked grant: one refresh call, needs_reauth, then 50 fast typed failures."""
+    clock = MovableClock()
+    kit = kits(clock=clock)
+    install_expiring(kit, sandbox)
+    failed = METRICS.value("gorgias_refresh_total", result="failed", reason="invalid_grant")
+    sandbox.revoke_account("acme")  # the merchant uninstalled the app in Gorgias
+    clock.advance(120)
+    with pytest.raises(InstallationUnavailable) as caught:
+        kit.access_token_for("acme")
+    assert caught.value.status == "needs_reauth"
+    started = time.monotonic()
+    for _ in range(50):
+        with pytest.raises(InstallationUnavailable):
+            kit.access_token_for("acme")
+    assert time.monotonic() - started < 2.0
+    assert refresh_calls(sandbox) == 1
+    installation = kit.installation("acme")
+    assert installation.status is InstallStatus.NEEDS_REAUTH
+    assert installation.tokens is not None  # the data is kept for the reconnect
+    assert (
+        METRICS.value("gorgias_refresh_total", result="failed", reason="invalid_grant")
+        == failed + 1
+    )
+
+
+# -- REL-07: an API 401 ------------------------------------------------------------------------
+def account_calls(sandbox: SandboxControl) -> int:
+    return sandbox.count("acme", "api.GET /api/account")
+
+
+def test_api_401_forces_one_refresh_and_one_retry(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-07: a 401 on a valid-looking token: one forced refresh, one retry, success."""
+    kit = kits()
+    install(kit, sandbox)
+    before, calls = kit.access_token_for("acme"), account_calls(sandbox)
+    sandbox.add_fault(path="/api/account", mode="status", status=401)
+    assert kit.client_for("acme").get("/account")["domain"] == "acme"
+    assert refresh_calls(sandbox) == 1
+    assert account_calls(sandbox) == calls + 2
+    assert kit.access_token_for("acme") != before
+
+
+def test_api_401_after_the_forced_refresh_never_loops(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-07: 401 again on the fresh token: Unauthorized, needs_reauth, never a loop."""
+    kit = kits()
+    install(kit, sandbox)
+    calls = account_calls(sandbox)
+    sandbox.add_fault(path="/api/account", mode="status", status=401, count=-1)
+    with pytest.raises(Unauthorized):
+        kit.client_for("acme").get("/account")
+    assert refresh_calls(sandbox) == 1
+    assert account_calls(sandbox) == calls + 2
+    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
+    stored_refresh_token(kit)
+
+
+def test_api_401_after_uninstall_in_gorgias_needs_reauth(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-05/07: grant revoked with its access tokens: one refresh (refused), needs_reauth."""
+    sandbox.configure(revoke_access_tokens_on_revoke=True)
+    kit = kits()
+    install(kit, sandbox)
+    calls = account_calls(sandbox)
+    sandbox.revoke_account("acme")
+    with pytest.raises(InstallationUnavailable):
+        kit.client_for("acme").get("/account")
+    assert refresh_calls(sandbox) == 1
+    assert account_calls(sandbox) == calls + 1
+    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
+
+
+# -- REL-09: timeouts everywhere ---------------------------------------------------------------
+def test_read_timeout_is_handled_as_a_lost_response(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-09/03: a read timeout shorter than the delay: one retry succeeds, lock released."""
+    kit = kits(GORGIAS_READ_TIMEOUT="0.5")
+    install_expiring(kit, sandbox)
+    sandbox.add_fault(**REFRESH, mode="delay", delay_ms=1500)
+    started = time.monotonic()
+    kit.access_token_for("acme")
+    assert time.monotonic() - started < 1.4
+    assert refresh_calls(sandbox) == 2
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+    stored_refresh_token(kit)
+
+
+def test_hung_token_endpoint_fails_within_the_budget_and_releases_the_lock(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-09: every answer slower than the read timeout: a typed error in ~2 timeouts."""
+    clock = MovableClock()
+    kit = kits(clock=clock, GORGIAS_READ_TIMEOUT="0.5")
+    install_expiring(kit, sandbox)
+    clock.advance(120)
+    sandbox.add_fault(**REFRESH, mode="delay", delay_ms=1500, count=2)
+    started = time.monotonic()
+    with pytest.raises(TokenEndpointError):
+        kit.access_token_for("acme")
+    assert time.monotonic() - started < 1.4
+    assert refresh_calls(sandbox) == 2
+    assert kit.installation("acme").status is InstallStatus.REFRESH_FAILING
+    other = kits()  # another instance takes the lock at once: it was released
+    started = time.monotonic()
+    report = other.refresh_if_due("acme", within=10**6)
+    assert time.monotonic() - started < 1.0
+    assert report.reason == "backing_off"
+    stored_refresh_token(kit)
+
+
+# -- REL-06: the code exchange -----------------------------------------------------------------
+def test_exchange_dropped_before_the_server_acted_still_installs(
+    installer: InstallActions, app: Flask, sandbox: SandboxControl
+) -> None:
+    """REL-06: drop_before on the code exchange: the one retry installs (2 exchange calls)."""
+    sandbox.add_fault(path="/oauth/token", grant_type="authorization_code", mode="drop_before")
+    response = installer.install("acme")
+    assert response.status_code == 303
+    assert sandbox.count("acme", "oauth.token.authorization_code") == 2
+    assert [g["status"] for g in sandbox.grants("acme")] == ["active"]
+    kit = app.extensions["gorgias_appkit"]
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+
+
+def test_exchange_dropped_after_the_server_acted_asks_to_retry(
+    installer: InstallActions, app: Flask, sandbox: SandboxControl
+) -> None:
+    """REL-06: drop_after: a "retry the install" page (no 500), no live orphan, then it works."""
+    sandbox.add_fault(path="/oauth/token", grant_type="authorization_code", mode="drop_after")
+    response = installer.install("acme")
+    assert 400 <= response.status_code < 500 or response.status_code == 502
+    assert "Restart the install" in response.get_data(as_text=True)
+    assert app.extensions["gorgias_appkit"].installation("acme") is None
+    assert [g["status"] for g in sandbox.grants("acme")] == ["revoked"]  # replay protection
+    assert installer.install("acme").status_code == 303
+    assert [g["status"] for g in sandbox.grants("acme")] == ["revoked", "active"]
+
+
+# -- health states and hooks -------------------------------------------------------------------
+def test_health_transitions_are_recorded_and_announced(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """Each health transition lands in the history and reaches a health_changed hook."""
+    clock = MovableClock()
+    kit = kits(clock=clock)
+    seen: list[tuple[str | None, str]] = []
+    installs: list[str] = []
+    kit.hooks.on(
+        "health_changed", lambda e: seen.append((e.previous_status, e.installation.status))
+    )
+    kit.hooks.on("installed", lambda e: installs.append(e.installation.account))
+    install_expiring(kit, sandbox)
+    old = kit.installation("acme").tokens.access_token.reveal()  # due, still valid
+    sandbox.add_fault(**REFRESH, mode="status", status=500, count=-1)
+    assert kit.access_token_for("acme") == old  # refresh failed: the valid token is served
+    failing = kit.installation("acme")
+    assert failing.status is InstallStatus.REFRESH_FAILING
+    assert failing.refresh_failures == 1 and failing.next_refresh_at is not None
+    sandbox.clear_faults()
+    clock.advance(120)  # past the next try and past expiry
+    assert kit.access_token_for("acme") != old
+    sandbox.configure(revoke_access_tokens_on_revoke=True)
+    sandbox.revoke_account("acme")
+    with pytest.raises(InstallationUnavailable):
+        kit.client_for("acme").get("/account")
+    kit.disconnect("acme")
+    install(kit, sandbox)
+    assert seen == [
+        ("active", "refresh_failing"),
+        ("refresh_failing", "active"),
+        ("active", "needs_reauth"),
+        ("needs_reauth", "uninstalled"),
+    ]
+    assert installs == ["acme", "acme"]
+    history = [(e.event, e.from_status, e.to_status) for e in reversed(kit.history("acme"))]
+    assert [h for h in history if h[0] == "health_changed"] == [
+        ("health_changed", "active", "refresh_failing"),
+        ("health_changed", "refresh_failing", "active"),
+        ("health_changed", "active", "needs_reauth"),
+    ]
+    assert ("disconnected", "needs_reauth", "uninstalled") in history
+    assert history[-1] == ("installed", "uninstalled", "active")
+    assert all(e.at.tzinfo is not None for e in kit.history("acme"))
+
+
+# -- refresh-due -------------------------------------------------------------------------------
+def run_cli(kits: KitFactory, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``gorgias-appkit`` command the way cron would."""
+    command = Path(sys.executable).with_name("gorgias-appkit")
+    env = {**os.environ, **kits.env, "GORGIAS_INSTANCE_PATH": str(tmp_path)}
+    return subprocess.run(  # noqa: S603 - our own console script
+        [str(command), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_refresh_due_refreshes_what_expires_and_reports(
+    kits: KitFactory, sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    """REL-12: refresh-due refreshes due accounts, reports failures, exits 1, leaves the rest."""
+    kit = kits()
+    install_expiring(kit, sandbox, "acme", ttl=1800)
+    install(kit, sandbox, "globex")  # 24 h left: not due
+    install_expiring(kit, sandbox, "initech", ttl=1800)
+    sandbox.revoke_account("initech")
+    result = run_cli(kits, tmp_path, "refresh-due", "--within", "3600")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert "acme: refreshed" in lines
+    assert "initech: failed (needs_reauth)" in lines
+    assert lines[-1] == "refreshed 1, failed 1, skipped 0"
+    assert [refresh_calls(sandbox, a) for a in ("acme", "globex", "initech")] == [1, 0, 1]
+    again = run_cli(kits, tmp_path, "refresh-due", "--within", "3600", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["summary"] == {"refreshed": 0, "skipped": 0, "failed": 0}
+    assert report["results"] == []
+    for secret in (kits.env["GORGIAS_CLIENT_SECRET"], stored_refresh_token(kit, "acme")):
+        assert secret not in result.stdout + result.stderr + again.stdout + again.stderr
+
+
+def test_refresh_due_json_lists_each_account(
+    kits: KitFactory, sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    """refresh-due --json gives one machine-readable document with each account's outcome."""
+    kit = kits()
+    install_expiring(kit, sandbox, "acme", ttl=1800)
+    result = run_cli(kits, tmp_path, "refresh-due", "--within", "3600", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["results"] == [{"account": "acme", "outcome": "refreshed", "reason": "ok"}]
+    assert report["summary"]["refreshed"] == 1
+    left = kit.installation("acme").tokens.expires_at - kit.clock.now()
+    assert left.total_seconds() > 3600
+
+
+def test_refresh_failure_is_an_oauth_error_with_no_token_in_it(
+    kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """SEC-13: the error a failed refresh raises names no token, code or secret."""
+    clock = MovableClock()
+    kit = kits(clock=clock)
+    install_expiring(kit, sandbox)
+    clock.advance(120)
+    refresh = stored_refresh_token(kit)
+    sandbox.add_fault(**REFRESH, mode="status", status=503, count=-1)
+    with pytest.raises(OAuthError) as caught:
+        kit.access_token_for("acme")
+    text = f"{caught.value!r} {caught.value} {kit.installation('acme')!r}"
+    assert refresh not in text
+    assert kits.env["GORGIAS_CLIENT_SECRET"] not in text

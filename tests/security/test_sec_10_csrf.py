@@ -1,0 +1,118 @@
+"""SEC-10: a CSRF token on every state-changing request; cookies SameSite=Lax.
+
+The callback itself is protected by state, PKCE and nonce (SEC-03/04/06). The browser-tier
+comparison of ``Strict`` and ``Lax`` cookies is not run here (no browser in this tier): the
+unit of it checked here is that every cookie the app sets is ``Lax``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gorgias_appkit import InstallStatus
+from gorgias_appkit.sandbox import SandboxControl
+
+from ..conftest import APP_URL
+from ..conftest import InstallActions
+from .support import kit_of
+from .support import set_cookies
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """CSRF lives in the browser session; one database tier is enough."""
+    return sqlite_url
+
+
+def _token(client: FlaskClient, account: str = "acme") -> str:
+    page = client.get(f"/accounts/{account}").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def test_every_state_changing_route_refuses_a_request_without_token(
+    installer: InstallActions, client: FlaskClient, app: Flask
+) -> None:
+    """SEC-10: each POST/PUT/PATCH/DELETE route of the app answers 403 without the token."""
+    installer.install("acme")
+    checked = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(set(rule.methods or ()) & set(UNSAFE)):
+            url = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "acme", rule.rule)
+            response = client.open(url, method=method, data={"x": "1"})
+            assert response.status_code == 403, (method, url, response.status_code)
+            checked.append(f"{method} {rule.rule}")
+    assert "POST /accounts/<account>/disconnect" in checked
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "wrong", "other_session", "cross_origin"])
+def test_disconnect_without_a_valid_token_changes_nothing(
+    case: str, installer: InstallActions, client: FlaskClient, app: Flask,
+    sandbox: SandboxControl,
+) -> None:
+    """SEC-10: a cross-site POST to disconnect gets 403 and the installation stays active."""
+    installer.install("acme")
+    token = _token(client)
+    form: dict[str, str] = {"csrf_token": token}
+    headers: dict[str, str] = {}
+    if case == "missing":
+        form = {}
+    elif case == "empty":
+        form = {"csrf_token": ""}
+    elif case == "wrong":
+        form = {"csrf_token": token[:-2] + "xx"}
+    elif case == "other_session":
+        stranger = app.test_client()
+        stranger.get("/")
+        installer_b = InstallActions(stranger, sandbox)
+        installer_b.install("globex")
+        form = {"csrf_token": _token(stranger, "globex")}
+        installer_b.http.close()
+    elif case == "cross_origin":
+        headers = {"Origin": "https://evil.example"}
+    response = client.post("/accounts/acme/disconnect", data=form, headers=headers)
+    assert response.status_code == 403
+    assert "This form has expired" in response.get_data(as_text=True)
+    assert kit_of(app).installation("acme").status is InstallStatus.ACTIVE
+    assert sandbox.count("acme", "oauth.revoke") == 0
+
+
+def test_disconnect_with_the_token_works(
+    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+) -> None:
+    """SEC-10: the same-origin form with its token disconnects (the control case)."""
+    installer.install("acme")
+    response = client.post(
+        "/accounts/acme/disconnect", data={"csrf_token": _token(client)},
+        headers={"Origin": APP_URL},
+    )
+    assert response.status_code == 200
+    assert kit_of(app).installation("acme").status is InstallStatus.UNINSTALLED
+
+
+def test_token_in_a_header_is_accepted_for_scripts(
+    installer: InstallActions, client: FlaskClient, app: Flask
+) -> None:
+    """SEC-10: ``X-CSRF-Token`` works like the form field (fetch() callers)."""
+    installer.install("acme")
+    token = _token(client)
+    response = client.post("/accounts/acme/disconnect", headers={"X-CSRF-Token": token})
+    assert response.status_code == 200
+
+
+def test_every_cookie_is_samesite_lax(installer: InstallActions, client: FlaskClient) -> None:
+    """SEC-10: Lax (not Strict, which drops the cookie on Gorgias' redirect back, nor None)."""
+    responses = [client.get("/oauth/install?account=acme")]
+    callback = installer.consent(responses[0].headers["Location"])
+    responses.append(installer.finish(callback))
+    responses.append(client.get("/accounts/acme"))
+    cookies = set_cookies(responses)
+    assert len(cookies) >= 2
+    assert all("SameSite=Lax" in c for c in cookies), cookies
