@@ -18,6 +18,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff's rule set (pyproject.toml) includes S, the bandit security rules: every ignore there or
+# in a noqa comment says why. mypy is strict on src/.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -25,6 +27,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The browser tier alone (also part of `make test`): Debian's /usr/bin/chromium via Playwright.
+# UPDATE_SCREENSHOTS=1 make browser refreshes docs/screenshots.
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache instance

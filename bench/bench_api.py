@@ -32,16 +32,21 @@ CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"  # the sandbox's fake 
 APP_URL = "http://127.0.0.1:8000"
 LIMIT, WINDOW = 80, 2.0
 PROCESSES, CALLS_EACH = 4, 100
-BLOCKS, BLOCK_CALLS = 10, 80
+BLOCKS, BLOCK_CALLS = 16, 80
 
 
 def _serve(conn: Connection) -> None:
     from gorgias_appkit.sandbox import SandboxConfig
     from gorgias_appkit.sandbox import SandboxServer
 
-    config = SandboxConfig(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                           redirect_uris=(f"{APP_URL}/oauth/callback",), auto_approve=True,
-                           rate_limit=LIMIT, rate_window=WINDOW)
+    config = SandboxConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=(f"{APP_URL}/oauth/callback",),
+        auto_approve=True,
+        rate_limit=LIMIT,
+        rate_window=WINDOW,
+    )
     with SandboxServer(config) as server:
         conn.send(server.url)
         conn.recv()
@@ -51,11 +56,16 @@ def _env(url: str, database: str, **extra: str) -> dict[str, str]:
     from gorgias_appkit.store.crypto import generate_key
 
     return {
-        "GORGIAS_CLIENT_ID": CLIENT_ID, "GORGIAS_CLIENT_SECRET": CLIENT_SECRET,
-        "GORGIAS_APP_URL": APP_URL, "GORGIAS_URL_TEMPLATE": f"{url}/{{account}}",
-        "GORGIAS_DATABASE_URL": database, "GORGIAS_ENCRYPTION_KEYS": generate_key(),
-        "GORGIAS_SECRET_KEY": "b" * 40, "GORGIAS_RATE_LIMIT": str(LIMIT),
-        "GORGIAS_RATE_WINDOW": str(WINDOW), **extra,
+        "GORGIAS_CLIENT_ID": CLIENT_ID,
+        "GORGIAS_CLIENT_SECRET": CLIENT_SECRET,
+        "GORGIAS_APP_URL": APP_URL,
+        "GORGIAS_URL_TEMPLATE": f"{url}/{{account}}",
+        "GORGIAS_DATABASE_URL": database,
+        "GORGIAS_ENCRYPTION_KEYS": generate_key(),
+        "GORGIAS_SECRET_KEY": "b" * 40,
+        "GORGIAS_RATE_LIMIT": str(LIMIT),
+        "GORGIAS_RATE_WINDOW": str(WINDOW),
+        **extra,
     }
 
 
@@ -119,9 +129,11 @@ def _report(name: str, seconds: float, rejected: int) -> None:
     total = PROCESSES * CALLS_EACH
     rate = LIMIT / WINDOW
     most = LIMIT + rate * seconds
-    print(f"   {name:<9} {total} GETs in {seconds:5.2f} s = {total / seconds:5.1f} req/s; "
-          f"{total / most:.3f} of the most Gorgias accepts in that time "
-          f"({LIMIT} + {rate:g}/s x {seconds:.2f} s); 429s: {rejected}")
+    print(
+        f"   {name:<9} {total} GETs in {seconds:5.2f} s = {total / seconds:5.1f} req/s; "
+        f"{total / most:.3f} of the most Gorgias accepts in that time "
+        f"({LIMIT} + {rate:g}/s x {seconds:.2f} s); 429s: {rejected}"
+    )
 
 
 def _overhead(control: Any, env: dict[str, str]) -> None:
@@ -129,8 +141,10 @@ def _overhead(control: Any, env: dict[str, str]) -> None:
     kit = _kit({**env, "GORGIAS_RATE_LIMIT": "1000000", "GORGIAS_RATE_WINDOW": "1"})
     client = kit.client_for("acme")
     url = f"{client.base_url}/account"
-    headers = {"Authorization": f"Bearer {kit.access_token_for('acme')}",
-               "Accept": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {kit.access_token_for('acme')}",
+        "Accept": "application/json",
+    }
     raw_http = httpx.Client(timeout=kit.http.timeout, follow_redirects=False)
 
     def raw() -> None:
@@ -152,10 +166,15 @@ def _overhead(control: Any, env: dict[str, str]) -> None:
                 call()
             means[name].append((time.perf_counter() - started) / BLOCK_CALLS)
     raw_s, ours_s = statistics.median(means["raw"]), statistics.median(means["client"])
-    print(f"   overhead  raw httpx GET+json {raw_s * 1e6:5.0f} us, kit client {ours_s * 1e6:5.0f} us"
-          f" per call (+{(ours_s - raw_s) * 1e6:.0f} us): {ours_s / raw_s:.3f}x (goal <= 1.10x)")
-    print(f"             medians of {BLOCKS} interleaved blocks of {BLOCK_CALLS} calls; SQLite "
-          f"budget; sandbox rate limiting off; sandbox sends 'Connection: {reuse}'")
+    print(
+        f"   overhead  raw httpx GET+json {raw_s * 1e6:5.0f} us, kit client "
+        f"{ours_s * 1e6:5.0f} us per call (+{(ours_s - raw_s) * 1e6:.0f} us): "
+        f"{ours_s / raw_s:.3f}x (goal <= 1.10x)"
+    )
+    print(
+        f"             medians of {BLOCKS} interleaved blocks of {BLOCK_CALLS} calls; SQLite "
+        f"budget; sandbox rate limiting off; sandbox sends 'Connection: {reuse}'"
+    )
     raw_http.close()
     kit.close()
 
@@ -176,8 +195,10 @@ def run() -> None:
         _install(kit)
         token = kit.access_token_for("acme")
         kit.close()
-        print(f"   sandbox: {LIMIT} requests per {WINDOW:g} s per account (Gorgias: per 20 s); "
-              f"{PROCESSES} processes x {CALLS_EACH} GETs")
+        print(
+            f"   sandbox: {LIMIT} requests per {WINDOW:g} s per account (Gorgias: per 20 s); "
+            f"{PROCESSES} processes x {CALLS_EACH} GETs"
+        )
         for name, target, args in (
             ("budgeted", _budgeted, (env, CALLS_EACH)),
             ("reactive", _reactive, (base, token, CALLS_EACH)),

@@ -97,7 +97,7 @@ def _postgres_schema() -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means the tier is down
+    except Exception as exc:  # any connection failure means the tier is down
         admin.dispose()
         tier_unavailable("postgres", f"cannot connect: {type(exc).__name__}")
     sep = "&" if "?" in base else "?"  # type: ignore[operator]

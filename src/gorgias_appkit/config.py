@@ -62,8 +62,8 @@ class KitSettings:
     default_token_lifetime: float = 86400.0
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
-    token_auth_method: str = "client_secret_basic"
-    id_token_jwks: str = "discover"
+    token_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name, not a secret
+    id_token_jwks: str = "discover"  # noqa: S105 - a mode name, not a secret
     id_token_leeway: float = 120.0
     # Rate budget per account, shared by every process (api/budget.py, issue 4).
     redis_url: Secret | None = None
@@ -93,12 +93,11 @@ class KitSettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> KitSettings:
-        """Parse ``GORGIAS_*`` string values; raise one :class:`ConfigError` listing all problems."""
+        """Parse ``GORGIAS_*`` string values; raise one :class:`ConfigError` with every problem."""
         parser = _Parser(values)
         settings = parser.build()
-        if parser.problems:
-            raise ConfigError(parser.problems)
-        assert settings is not None
+        if parser.problems or settings is None:
+            raise ConfigError(parser.problems or ["the configuration could not be read"])
         return settings
 
 
@@ -165,7 +164,9 @@ class _Parser:
             allowed_accounts=self.allowed(),
             refresh_leeway=self.number("GORGIAS_REFRESH_LEEWAY", 300.0),
             state_ttl=self.number("GORGIAS_STATE_TTL", 600.0, minimum=30.0),
-            default_token_lifetime=self.number("GORGIAS_DEFAULT_TOKEN_LIFETIME", 86400.0, minimum=60),
+            default_token_lifetime=self.number(
+                "GORGIAS_DEFAULT_TOKEN_LIFETIME", 86400.0, minimum=60
+            ),
             connect_timeout=self.number("GORGIAS_CONNECT_TIMEOUT", 5.0, minimum=0.1),
             read_timeout=self.number("GORGIAS_READ_TIMEOUT", 15.0, minimum=0.1),
             token_auth_method=self.choice(

@@ -46,7 +46,7 @@ class Hooks:
         self._hooks: dict[HookEvent, list[Hook]] = {e: [] for e in HookEvent}
 
     def on(self, event: HookEvent | str, hook: Hook | None = None) -> Callable[[Hook], Hook] | Hook:
-        """Register ``hook`` for ``event``; usable as a decorator: ``@kit.hooks.on("installed")``."""
+        """Register ``hook`` for ``event``; also a decorator: ``@kit.hooks.on("installed")``."""
         key = HookEvent(event)
 
         def register(fn: Hook) -> Hook:

@@ -40,8 +40,8 @@ from .oauth.install import InstallFlow
 from .oauth.install import InstallResult
 from .redact import SCRUBBER
 from .revocations import RevocationReport
-from .store.base import InstallEvent
 from .store.base import Installation
+from .store.base import InstallEvent
 from .store.crypto import Keyring
 from .store.engine import make_engine
 from .store.engine import upgrade
@@ -88,20 +88,32 @@ class Kit:
             default_lifetime=settings.default_token_lifetime,
             backoff=token_backoff or TOKEN_BACKOFF,  # issue 3: tests pass a fast one
         )
-        self.jwks = JwksCache(self.oauth, enabled=settings.id_token_jwks == "discover")
+        discover = settings.id_token_jwks == "discover"  # noqa: S105 - a mode name
+        self.jwks = JwksCache(self.oauth, enabled=discover)
         self.tokens = TokenManager(
-            store=self.store, oauth=self.oauth, clock=self.clock, hooks=self.hooks,
+            store=self.store,
+            oauth=self.oauth,
+            clock=self.clock,
+            hooks=self.hooks,
             leeway=settings.refresh_leeway,
         )
         self.install_flow = InstallFlow(
-            settings=settings, oauth=self.oauth, store=self.store, states=self.states,
-            jwks=self.jwks, clock=self.clock,
+            settings=settings,
+            oauth=self.oauth,
+            store=self.store,
+            states=self.states,
+            jwks=self.jwks,
+            clock=self.clock,
         )
         self.budget = RateBudget(  # issue 4: one leaky bucket per account for all processes
-            RedisBucketStore(settings.redis_url) if settings.redis_url
+            RedisBucketStore(settings.redis_url)
+            if settings.redis_url
             else SQLBucketStore(self.engine),
-            clock=self.clock, capacity=settings.rate_limit, window=settings.rate_window,
-            margin=settings.rate_margin, interactive_share=settings.rate_interactive_share,
+            clock=self.clock,
+            capacity=settings.rate_limit,
+            window=settings.rate_window,
+            margin=settings.rate_margin,
+            interactive_share=settings.rate_interactive_share,
         )
 
     def __repr__(self) -> str:
@@ -152,8 +164,14 @@ class Kit:
         if self.store.find(account) is None:
             raise InstallationNotFound(f"no installation for {account!r}")
         return GorgiasClient(
-            account, http=self.http, urls=self.settings.url_template, tokens=self.tokens,
-            clock=self.clock, budget=self.budget, priority=priority, deadline=deadline,
+            account,
+            http=self.http,
+            urls=self.settings.url_template,
+            tokens=self.tokens,
+            clock=self.clock,
+            budget=self.budget,
+            priority=priority,
+            deadline=deadline,
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -204,11 +222,15 @@ class Kit:
         if installation.status.usable:
             self.objects.remove_all(account)
         elif left := len(self.ledger.live(account)):
-            _log.warning("%d object(s) left in the account: access was lost before clean-up",
-                         left, extra={"account": account, "event": "cleanup_skipped"})
+            _log.warning(
+                "%d object(s) left in the account: access was lost before clean-up",
+                left,
+                extra={"account": account, "event": "cleanup_skipped"},
+            )
         updated = self.tokens.disconnect(account)
-        _log.info("disconnected", extra={"account": account, "event": "disconnected",
-                                          "token": token})
+        _log.info(
+            "disconnected", extra={"account": account, "event": "disconnected", "token": token}
+        )
         return updated
 
     def refresh_now(self, account: str) -> Installation:
@@ -216,8 +238,10 @@ class Kit:
         installation = self.store.find(account)
         stale = installation.tokens.access_token if installation and installation.tokens else None
         fresh = self.tokens.access_token_for(account, stale=stale)
-        _log.info("refresh forced", extra={"account": account, "event": "refresh_forced",
-                                            "token": fresh.fingerprint()})
+        _log.info(
+            "refresh forced",
+            extra={"account": account, "event": "refresh_forced", "token": fresh.fingerprint()},
+        )
         updated = self.store.find(account)
         if updated is None:  # purged meanwhile
             raise InstallationNotFound(f"no installation for {account!r}")

@@ -60,8 +60,9 @@ class AccountObjects:
         if not isinstance(remote_id, int | str) or isinstance(remote_id, bool) or remote_id == "":
             raise ApiError(f"the created {kind} has no id", account=account, status_code=201)
         self.ledger.record(account, kind=kind, remote_id=str(remote_id), name=name)
-        log.info("created %s %s", kind, remote_id,
-                 extra={"account": account, "event": "object_created"})
+        log.info(
+            "created %s %s", kind, remote_id, extra={"account": account, "event": "object_created"}
+        )
         return created
 
     def ensure(
@@ -104,15 +105,24 @@ class AccountObjects:
                 gone += 1
             except ApiError as exc:
                 left = len(entries) - done
-                log.warning("clean-up stopped at %s %s (%s), %d left", entry.kind,
-                            entry.remote_id, type(exc).__name__, left,
-                            extra={"account": account, "event": "cleanup_incomplete"})
+                log.warning(
+                    "clean-up stopped at %s %s (%s), %d left",
+                    entry.kind,
+                    entry.remote_id,
+                    type(exc).__name__,
+                    left,
+                    extra={"account": account, "event": "cleanup_incomplete"},
+                )
                 raise CleanupIncomplete(
                     account, remaining=left, status_code=exc.status_code
                 ) from exc
             self.ledger.mark_deleted(account, kind=entry.kind, remote_id=entry.remote_id)
-            log.info("removed %s %s", entry.kind, entry.remote_id,
-                     extra={"account": account, "event": "object_removed"})
+            log.info(
+                "removed %s %s",
+                entry.kind,
+                entry.remote_id,
+                extra={"account": account, "event": "object_removed"},
+            )
         return CleanupReport(account=account, removed=removed, already_gone=gone)
 
 

@@ -47,7 +47,10 @@ class Metrics:
         with self._lock:
             snapshot = {n: dict(v) for n, v in self._values.items()}
         for name, series in sorted((gauges or {}).items()):
-            lines += [f"# TYPE {name} gauge", *(_line(name, k, v) for k, v in sorted(series.items()))]
+            lines += [
+                f"# TYPE {name} gauge",
+                *(_line(name, k, v) for k, v in sorted(series.items())),
+            ]
         for name, series in sorted(snapshot.items()):
             if name in HELP:
                 lines.append(f"# HELP {name} {HELP[name]}")

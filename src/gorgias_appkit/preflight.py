@@ -10,23 +10,15 @@ its public URL. Nothing here prints a secret: keys are counted and judged, never
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Iterator
 from collections.abc import Mapping
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from itertools import islice
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import httpx
 
 from .accounts import is_loopback_host
-from .accounts import parse_account
 from .clock import Clock
 from .clock import system_clock
 from .config import KitSettings
@@ -34,16 +26,32 @@ from .devkeys import with_defaults
 from .errors import ConfigError
 from .errors import GorgiasAppError
 from .kit import Kit
+from .preflight_network import Finding
+from .preflight_network import Level
+from .preflight_network import probe_account
+from .preflight_network import probe_app_url
 from .store.crypto import DECRYPTION_FAILED
 from .store.crypto import Keyring
 from .store.engine import current_revision
 
-Level = Literal["ok", "warn", "fail", "skip"]
-NETWORK_FILESYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "fuse.sshfs",
-    "fuse.s3fs", "fuse.gcsfuse", "fuse.glusterfs", "lustre",
-})
-CLOCK_WARN, CLOCK_FAIL = 5.0, 60.0
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "fuse.sshfs",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "fuse.glusterfs",
+        "lustre",
+    }
+)
 _HASH_METHODS = ("scrypt", "pbkdf2")
 
 
@@ -51,15 +59,6 @@ def looks_like_password_hash(value: str) -> bool:
     """Tell whether ``value`` has the shape of a ``werkzeug.security`` password hash."""
     method, _, rest = value.partition("$")
     return method.split(":")[0] in _HASH_METHODS and rest.count("$") == 1
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One line of the doctor's report."""
-
-    check: str
-    level: Level
-    message: str
 
 
 class Preflight:
@@ -79,9 +78,9 @@ class Preflight:
         self.http = http
         self.clock = clock or system_clock()
         self.workers = workers or _int(environ.get("WEB_CONCURRENCY")) or 1
-        self.instance_path = instance_path or Path(
-            environ.get("GORGIAS_INSTANCE_PATH") or "instance"
-        ).resolve()
+        self.instance_path = (
+            instance_path or Path(environ.get("GORGIAS_INSTANCE_PATH") or "instance").resolve()
+        )
         self.mounts = mounts
 
     def run(self, *, account: str | None = None, probe_app: bool = False) -> list[Finding]:
@@ -94,76 +93,134 @@ class Preflight:
         except ConfigError as exc:
             found += [Finding("configuration", "fail", p) for p in exc.problems]
             return found + list(self._admin())
-        for check in (self._mode, self._public_url, self._secret_key, self._encryption_keys,
-                      self._scopes, self._database):
+        for check in (
+            self._mode,
+            self._public_url,
+            self._secret_key,
+            self._encryption_keys,
+            self._scopes,
+            self._database,
+        ):
             found += check(settings)
         found += self._admin()
         if probe_app:
-            found.append(self._probe_app(settings))
-        found += self._account(settings, account)
+            found.append(probe_app_url(self.http, settings))
+        found += probe_account(self.http, settings, account, clock=self.clock)
         return found
 
     # -- settings --------------------------------------------------------------------------
     def _mode(self, settings: KitSettings) -> Iterator[Finding]:
         if settings.is_development:
-            yield Finding("mode", "warn", "GORGIAS_MODE=development: missing keys are generated "
-                          f"into {self.instance_path}. Use production mode with explicit keys "
-                          "for a real deployment.")
+            yield Finding(
+                "mode",
+                "warn",
+                "GORGIAS_MODE=development: missing keys are generated "
+                f"into {self.instance_path}. Use production mode with explicit keys "
+                "for a real deployment.",
+            )
 
     def _public_url(self, settings: KitSettings) -> Iterator[Finding]:
         parts = urlsplit(settings.app_url)
         host = parts.hostname or ""
         if parts.scheme == "https" and not is_loopback_host(host):
-            yield Finding("public URL", "ok", f"{settings.app_url} is public https; session and "
-                          "install cookies are __Host-, Secure, HttpOnly, SameSite=Lax.")
+            yield Finding(
+                "public URL",
+                "ok",
+                f"{settings.app_url} is public https; session and "
+                "install cookies are __Host-, Secure, HttpOnly, SameSite=Lax.",
+            )
         else:
-            yield Finding("public URL", "warn", f"{settings.app_url} is on this machine only: "
-                          "fine for local development, but Gorgias needs a public https URL "
-                          "(and cookies are not Secure on plain http).")
-        yield Finding("redirect URI", "ok", f"register exactly {settings.redirect_uri} in the "
-                      "Gorgias Developer Portal; the app never builds it from Host or "
-                      "X-Forwarded-* headers.")
+            yield Finding(
+                "public URL",
+                "warn",
+                f"{settings.app_url} is on this machine only: "
+                "fine for local development, but Gorgias needs a public https URL "
+                "(and cookies are not Secure on plain http).",
+            )
+        yield Finding(
+            "redirect URI",
+            "ok",
+            f"register exactly {settings.redirect_uri} in the "
+            "Gorgias Developer Portal; the app never builds it from Host or "
+            "X-Forwarded-* headers.",
+        )
         proxies = self.environ.get("GORGIAS_PROXY_FIX", "").strip()
         if proxies and (not proxies.isdigit() or int(proxies) > 5):
-            yield Finding("proxy", "fail", f"GORGIAS_PROXY_FIX must be the number of proxies in "
-                          f"front of the app (0-5), got {proxies!r}.")
+            yield Finding(
+                "proxy",
+                "fail",
+                f"GORGIAS_PROXY_FIX must be the number of proxies in "
+                f"front of the app (0-5), got {proxies!r}.",
+            )
         elif not proxies or proxies == "0":
-            yield Finding("proxy", "ok", "no proxy headers are trusted. If TLS ends at a reverse "
-                          "proxy, set GORGIAS_PROXY_FIX=1 so Flask sees https and the real host.")
+            yield Finding(
+                "proxy",
+                "ok",
+                "no proxy headers are trusted. If TLS ends at a reverse "
+                "proxy, set GORGIAS_PROXY_FIX=1 so Flask sees https and the real host.",
+            )
         else:
-            yield Finding("proxy", "ok", f"X-Forwarded-* headers of {proxies} proxy hop(s) are "
-                          "trusted; make sure the app is reachable only through them.")
+            yield Finding(
+                "proxy",
+                "ok",
+                f"X-Forwarded-* headers of {proxies} proxy hop(s) are "
+                "trusted; make sure the app is reachable only through them.",
+            )
 
     def _secret_key(self, settings: KitSettings) -> Iterator[Finding]:
         if settings.secret_key is None:
-            yield Finding("secret key", "fail", "GORGIAS_SECRET_KEY is not set, so the app will "
-                          "not start. Set 32+ random characters, e.g. the output of "
-                          "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+            yield Finding(
+                "secret key",
+                "fail",
+                "GORGIAS_SECRET_KEY is not set, so the app will "
+                "not start. Set 32+ random characters, e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`.",
+            )
         elif len(set(settings.secret_key.reveal())) < 12:
-            yield Finding("secret key", "warn", "GORGIAS_SECRET_KEY has very few distinct "
-                          "characters, so it is easy to guess. Replace it with random text.")
+            yield Finding(
+                "secret key",
+                "warn",
+                "GORGIAS_SECRET_KEY has very few distinct "
+                "characters, so it is easy to guess. Replace it with random text.",
+            )
         else:
             yield Finding("secret key", "ok", "GORGIAS_SECRET_KEY is set and looks random.")
 
     def _encryption_keys(self, settings: KitSettings) -> Iterator[Finding]:
         kids = Keyring(settings.encryption_keys).kids
         if len(set(kids)) != len(kids):
-            yield Finding("encryption keys", "warn", "GORGIAS_ENCRYPTION_KEYS lists the same key "
-                          "twice; remove the duplicate.")
-        yield Finding("encryption keys", "ok", f"{len(kids)} key(s) (ids {', '.join(kids)}); new "
-                      "tokens are sealed with the first, older keys still open what they sealed.")
+            yield Finding(
+                "encryption keys",
+                "warn",
+                "GORGIAS_ENCRYPTION_KEYS lists the same key twice; remove the duplicate.",
+            )
+        yield Finding(
+            "encryption keys",
+            "ok",
+            f"{len(kids)} key(s) (ids {', '.join(kids)}); new "
+            "tokens are sealed with the first, older keys still open what they sealed.",
+        )
 
     def _scopes(self, settings: KitSettings) -> Iterator[Finding]:
         if not settings.offline_access:
-            yield Finding("scopes", "fail", "GORGIAS_SCOPES lacks 'offline': Gorgias then gives "
-                          "no refresh token and every install stops working after 24 hours. "
-                          "Add 'offline'.")
+            yield Finding(
+                "scopes",
+                "fail",
+                "GORGIAS_SCOPES lacks 'offline': Gorgias then gives "
+                "no refresh token and every install stops working after 24 hours. "
+                "Add 'offline'.",
+            )
         elif "openid" not in settings.scopes:
-            yield Finding("scopes", "warn", "GORGIAS_SCOPES lacks 'openid': without an id_token "
-                          "the install cannot check who approved it. Add 'openid'.")
+            yield Finding(
+                "scopes",
+                "warn",
+                "GORGIAS_SCOPES lacks 'openid': without an id_token "
+                "the install cannot check who approved it. Add 'openid'.",
+            )
         else:
-            yield Finding("scopes", "ok", f"{len(settings.scopes)} scopes, 'offline' and "
-                          "'openid' included.")
+            yield Finding(
+                "scopes", "ok", f"{len(settings.scopes)} scopes, 'offline' and 'openid' included."
+            )
 
     # -- database --------------------------------------------------------------------------
     def _database(self, settings: KitSettings) -> Iterator[Finding]:
@@ -182,156 +239,105 @@ class Preflight:
     def _sharing(self, url: str) -> Finding:
         workers = self.workers
         if url.startswith("postgresql"):
-            return Finding("shared database", "ok", "PostgreSQL is shared by every worker and "
-                           "every instance.")
+            return Finding(
+                "shared database", "ok", "PostgreSQL is shared by every worker and every instance."
+            )
         if not url.startswith("sqlite"):
             return Finding("shared database", "warn", "only SQLite and PostgreSQL are tested.")
         path = url.partition(":///")[2].split("?")[0]
         if path in ("", ":memory:"):
             level: Level = "fail" if workers > 1 else "warn"
-            return Finding("shared database", level, "an in-memory SQLite database is private "
-                           "to one process: installs vanish on restart and workers do not share "
-                           "them. Use a file or PostgreSQL.")
+            return Finding(
+                "shared database",
+                level,
+                "an in-memory SQLite database is private "
+                "to one process: installs vanish on restart and workers do not share "
+                "them. Use a file or PostgreSQL.",
+            )
         fstype = _filesystem(Path(path).resolve(), self.mounts)
         if fstype in NETWORK_FILESYSTEMS:
-            return Finding("shared database", "warn" if workers > 1 else "ok", f"SQLite file on a "
-                           f"{fstype} network filesystem: its locks are unreliable across "
-                           f"processes ({workers} worker(s)). Use PostgreSQL "
-                           "(GORGIAS_DATABASE_URL=postgresql+psycopg://…).")
-        return Finding("shared database", "ok", f"SQLite on a local disk is safely shared by "
-                       f"{workers} worker(s) on this machine; several machines need PostgreSQL.")
+            return Finding(
+                "shared database",
+                "warn" if workers > 1 else "ok",
+                f"SQLite file on a "
+                f"{fstype} network filesystem: its locks are unreliable across "
+                f"processes ({workers} worker(s)). Use PostgreSQL "
+                "(GORGIAS_DATABASE_URL=postgresql+psycopg://…).",
+            )
+        return Finding(
+            "shared database",
+            "ok",
+            f"SQLite on a local disk is safely shared by "
+            f"{workers} worker(s) on this machine; several machines need PostgreSQL.",
+        )
 
     def _schema_and_keys(self, kit: Kit) -> Iterator[Finding]:
         try:
             kit.check_database()
             revision = current_revision(kit.engine)
         except Exception as exc:  # the doctor reports whatever the driver raised
-            yield Finding("database", "fail", f"the database does not answer "
-                          f"({type(exc).__name__}): check GORGIAS_DATABASE_URL and the server.")
+            yield Finding(
+                "database",
+                "fail",
+                f"the database does not answer "
+                f"({type(exc).__name__}): check GORGIAS_DATABASE_URL and the server.",
+            )
             return
         if revision is None:
-            yield Finding("database", "warn", "the database is empty; the app creates its "
-                          "tables at start-up, or run `gorgias-appkit db upgrade`.")
+            yield Finding(
+                "database",
+                "warn",
+                "the database is empty; the app creates its "
+                "tables at start-up, or run `gorgias-appkit db upgrade`.",
+            )
             return
         yield Finding("database", "ok", f"reachable, schema at revision {revision}.")
-        sealed = [i.account for i in islice(kit.installations(), 200)
-                  if i.last_error == DECRYPTION_FAILED]
+        sealed = [
+            i.account for i in islice(kit.installations(), 200) if i.last_error == DECRYPTION_FAILED
+        ]
         if sealed:
-            yield Finding("encryption keys", "fail", f"stored tokens of {len(sealed)} account(s) "
-                          f"(e.g. {sealed[0]}) do not open with GORGIAS_ENCRYPTION_KEYS: the key "
-                          "that sealed them is missing. Put it back, anywhere after the first.")
+            yield Finding(
+                "encryption keys",
+                "fail",
+                f"stored tokens of {len(sealed)} account(s) "
+                f"(e.g. {sealed[0]}) do not open with GORGIAS_ENCRYPTION_KEYS: the key "
+                "that sealed them is missing. Put it back, anywhere after the first.",
+            )
 
     # -- operator access -------------------------------------------------------------------
     def _admin(self) -> Iterator[Finding]:
         user = self.environ.get("GORGIAS_ADMIN_USER", "").strip()
         hashed = self.environ.get("GORGIAS_ADMIN_PASSWORD_HASH", "").strip()
         if not user and not hashed:
-            yield Finding("operator pages", "warn", "no admin is configured, so /admin and its "
-                          "login for /metrics are off. Set GORGIAS_ADMIN_USER and "
-                          "GORGIAS_ADMIN_PASSWORD_HASH (`gorgias-appkit admin password-hash`).")
+            yield Finding(
+                "operator pages",
+                "warn",
+                "no admin is configured, so /admin and its "
+                "login for /metrics are off. Set GORGIAS_ADMIN_USER and "
+                "GORGIAS_ADMIN_PASSWORD_HASH (`gorgias-appkit admin password-hash`).",
+            )
         elif not (user and hashed):
-            yield Finding("operator pages", "fail", "set both GORGIAS_ADMIN_USER and "
-                          "GORGIAS_ADMIN_PASSWORD_HASH, or neither; the app will not start.")
+            yield Finding(
+                "operator pages",
+                "fail",
+                "set both GORGIAS_ADMIN_USER and "
+                "GORGIAS_ADMIN_PASSWORD_HASH, or neither; the app will not start.",
+            )
         elif not looks_like_password_hash(hashed):
-            yield Finding("operator pages", "fail", "GORGIAS_ADMIN_PASSWORD_HASH is not a "
-                          "password hash (a plain password?). Use `gorgias-appkit admin "
-                          "password-hash` to make one.")
+            yield Finding(
+                "operator pages",
+                "fail",
+                "GORGIAS_ADMIN_PASSWORD_HASH is not a "
+                "password hash (a plain password?). Use `gorgias-appkit admin "
+                "password-hash` to make one.",
+            )
         else:
             yield Finding("operator pages", "ok", f"/admin is on for the user {user!r}.")
         token = self.environ.get("GORGIAS_METRICS_TOKEN", "").strip()
         if token and len(token) < 24:
-            yield Finding("metrics", "warn", "GORGIAS_METRICS_TOKEN is short; use 24+ random "
-                          "characters.")
-
-    # -- network ---------------------------------------------------------------------------
-    def _probe_app(self, settings: KitSettings) -> Finding:
-        url = f"{settings.app_url}/healthz"
-        try:
-            answer = self.http.get(url)
-        except httpx.HTTPError as exc:
-            return Finding("public URL", "fail", f"{url} cannot be reached "
-                           f"({type(exc).__name__}): check DNS, TLS and the proxy.")
-        if answer.status_code != 200:
-            return Finding("public URL", "fail", f"{url} answered {answer.status_code}: the "
-                           "public URL does not reach this app (proxy or routing).")
-        return Finding("public URL", "ok", f"{url} reaches the app.")
-
-    def _account(self, settings: KitSettings, account: str | None) -> Iterator[Finding]:
-        if account is None:
-            yield Finding("account", "skip", "pass --account SUBDOMAIN to check that Gorgias is "
-                          "reachable, accepts the client id and redirect URI, and agrees on the "
-                          "time.")
-            return
-        try:
-            name = parse_account(account)
-            url = settings.url_template.endpoint(name, "/oauth/authorize")
-        except GorgiasAppError as exc:
-            yield Finding("account", "fail", str(exc))
-            return
-        try:
-            answer = self.http.get(f"{url}?{urlencode(_authorize_query(settings))}")
-        except httpx.HTTPError as exc:
-            yield Finding("reachability", "fail", f"{url} cannot be reached "
-                          f"({type(exc).__name__}): check GORGIAS_URL_TEMPLATE, DNS and the "
-                          "outbound firewall.")
-            return
-        yield _judge_authorize(answer, url, settings)
-        yield self._clock(answer, url)
-
-    def _clock(self, answer: httpx.Response, url: str) -> Finding:
-        try:
-            theirs = parsedate_to_datetime(answer.headers["date"])
-        except (KeyError, TypeError, ValueError):
-            return Finding("clock", "skip", f"{url} sent no usable Date header.")
-        skew = (self.clock.now() - theirs).total_seconds()
-        words = f"this machine is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} Gorgias"
-        if abs(skew) > CLOCK_FAIL:
-            return Finding("clock", "fail", f"{words}: token expiry and id_token checks break. "
-                           "Sync the clock (NTP).")
-        if abs(skew) > CLOCK_WARN:
-            return Finding("clock", "warn", f"{words}; sync the clock (NTP).")
-        return Finding("clock", "ok", "in step with Gorgias (within 5 s).")
-
-
-def _judge_authorize(answer: httpx.Response, url: str, settings: KitSettings) -> Finding:
-    status = answer.status_code
-    location = answer.headers.get("location", "")
-    if status >= 500:
-        return Finding("reachability", "fail", f"{url} answered {status}: Gorgias is failing "
-                       "or GORGIAS_URL_TEMPLATE points at the wrong server.")
-    if status == 404:
-        return Finding("reachability", "fail", f"{url} answered 404: the account does not "
-                       "exist or GORGIAS_URL_TEMPLATE is wrong.")
-    if 300 <= status < 400 and location.startswith(settings.redirect_uri) and "error=" in location:
-        return Finding("reachability", "fail", "Gorgias refused the authorize request "
-                       f"({_query_value(location, 'error')}): check GORGIAS_SCOPES.")
-    if status >= 400:
-        return Finding("reachability", "fail", f"{url} refused the client (HTTP {status}): check "
-                       f"GORGIAS_CLIENT_ID and that {settings.redirect_uri} is registered exactly.")
-    return Finding("reachability", "ok", f"{url} answers and accepts the client id and "
-                   "redirect URI.")
-
-
-def _authorize_query(settings: KitSettings) -> dict[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return {
-        "response_type": "code",
-        "client_id": settings.client_id,
-        "redirect_uri": settings.redirect_uri,
-        "scope": " ".join(settings.scopes),
-        "state": "doctor-" + secrets.token_urlsafe(8),
-        "code_challenge": challenge.decode().rstrip("="),
-        "code_challenge_method": "S256",
-    }
-
-
-def _query_value(url: str, name: str) -> str:
-    for pair in urlsplit(url).query.split("&"):
-        key, _, value = pair.partition("=")
-        if key == name:
-            return value
-    return "?"
+            yield Finding(
+                "metrics", "warn", "GORGIAS_METRICS_TOKEN is short; use 24+ random characters."
+            )
 
 
 def _filesystem(path: Path, mounts: Path) -> str | None:

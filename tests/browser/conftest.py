@@ -33,8 +33,13 @@ from ..conftest import tier_unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ADMIN_USER, ADMIN_PASSWORD = "ops", "browser-test-password"
 REPO = Path(__file__).parents[2]
@@ -76,16 +81,21 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     deferred = _Deferred()
     app_server = ThreadedServer(deferred).start()
-    config = SandboxConfig(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                           redirect_uris=(f"{app_server.url}/oauth/callback",))
+    config = SandboxConfig(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=(f"{app_server.url}/oauth/callback",),
+    )
     database = tmp_path_factory.mktemp("browser") / "app.sqlite3"
     with SandboxServer(config) as sandbox:
-        deferred.app = create_app({
-            **kit_env(sandbox.url, f"sqlite:///{database}"),
-            "GORGIAS_APP_URL": app_server.url,
-            "GORGIAS_ADMIN_USER": ADMIN_USER,
-            "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD),
-        })
+        deferred.app = create_app(
+            {
+                **kit_env(sandbox.url, f"sqlite:///{database}"),
+                "GORGIAS_APP_URL": app_server.url,
+                "GORGIAS_ADMIN_USER": ADMIN_USER,
+                "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash(ADMIN_PASSWORD),
+            }
+        )
         yield Live(url=app_server.url, app=deferred.app, sandbox=sandbox.control)
         app_server.stop()
         deferred.app.extensions["gorgias_appkit"].close()
@@ -138,7 +148,9 @@ def submit(page: Any, selector: str) -> Any:
     response = posted.value
     origin = response.request.all_headers().get("origin")
     if response.status == 403 and origin == "null":
-        pytest.xfail("the app refuses Chromium's `Origin: null` on same-origin form POSTs "
-                     "(Referrer-Policy: no-referrer + the Origin check in web/security.py)")
+        pytest.xfail(
+            "the app refuses Chromium's `Origin: null` on same-origin form POSTs "
+            "(Referrer-Policy: no-referrer + the Origin check in web/security.py)"
+        )
     page.wait_for_load_state()
     return response

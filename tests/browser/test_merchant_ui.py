@@ -64,9 +64,7 @@ def test_deny_shows_the_failure_page_with_a_restart_button(
     assert live.sandbox.objects("acme")["widgets"] == []
 
 
-def test_reconnect_after_the_merchant_uninstalled(
-    page: Any, live: Live, screenshots: Path
-) -> None:
+def test_reconnect_after_the_merchant_uninstalled(page: Any, live: Live, screenshots: Path) -> None:
     """When Gorgias stops accepting the app, a banner leads back through consent."""
     install(page, live, "acme")
     live.sandbox.configure(revoke_access_tokens_on_revoke=True)

@@ -20,5 +20,5 @@ def run_batch(env: dict[str, str], calls: int, go: Any, results: Any) -> None:
             client.get("/tickets", {"limit": 1})
         results.put(("done", METRICS.value("gorgias_api_429_total", account="acme")))
         kit.close()
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
+    except Exception as exc:  # reported to the parent, which fails the test
         results.put(("error", f"{type(exc).__name__}: {exc}"))

@@ -87,8 +87,9 @@ def test_each_error_status_is_typed(
     body: object = {"error": "It went wrong"}
     if shape == "object":
         body = {"error": {"msg": "It went wrong", "data": {"email": ["already used"]}}}
-    sandbox.add_fault(path="/api/tickets/*", mode="status", status=status, body=body,
-                      retry_after=0, count=-1)
+    sandbox.add_fault(
+        path="/api/tickets/*", mode="status", status=status, body=body, retry_after=0, count=-1
+    )
     token = kit.access_token_for("acme")
     with pytest.raises(error) as info:
         kit.client_for("acme").tickets.get(20_001)
@@ -160,8 +161,9 @@ def test_post_whose_connection_drops_is_not_retried(kit: Kit, sandbox: SandboxCo
 
 def test_post_answered_5xx_is_not_retried(kit: Kit, sandbox: SandboxControl) -> None:
     """A POST answered 503 raises ServerError after one attempt."""
-    sandbox.add_fault(path="/api/integrations", method="POST", mode="status", status=503,
-                      retry_after=0, count=1)
+    sandbox.add_fault(
+        path="/api/integrations", method="POST", mode="status", status=503, retry_after=0, count=1
+    )
     with pytest.raises(ServerError):
         kit.client_for("acme").integrations.create(
             {"name": "x", "type": "http", "http": {"url": "https://a.example/h", "method": "POST"}}
@@ -188,9 +190,7 @@ def test_a_401_leads_to_exactly_one_refresh(kit: Kit, sandbox: SandboxControl) -
     assert kit.access_token_for("acme") != old
 
 
-def test_a_401_after_the_refresh_marks_the_installation(
-    kit: Kit, sandbox: SandboxControl
-) -> None:
+def test_a_401_after_the_refresh_marks_the_installation(kit: Kit, sandbox: SandboxControl) -> None:
     """REL-07: a fresh token refused again raises Unauthorized after exactly one refresh."""
     refreshes = sandbox.count("acme", "oauth.token.refresh_token")
     sent = gets(sandbox, "/api/account")
@@ -209,19 +209,24 @@ def test_resource_helpers_cover_what_an_app_uses(kit: Kit, sandbox: SandboxContr
     first = message("My order is late", sender_email="jo@example.com")
     ticket = client.tickets.create(message=first, subject="Late order", channel="api")
     assert isinstance(ticket, Ticket) and ticket.subject == "Late order"
-    reply = client.tickets.add_message(ticket.id or 0, message("Any news?",
-                                                               sender_email="jo@example.com"))
+    reply = client.tickets.add_message(
+        ticket.id or 0, message("Any news?", sender_email="jo@example.com")
+    )
     assert reply.ticket_id == ticket.id and reply.from_agent is False
     again = client.tickets.get(ticket.id or 0)
     assert again.messages_count == 2 and again.created_datetime is not None
     assert again.created_datetime.tzinfo is not None
     assert [m.body_text for m in client.tickets.messages(ticket.id or 0)] == [
-        "My order is late", "Any news?"
+        "My order is late",
+        "Any news?",
     ]
     assert next(client.customers.list(email="jo@example.com")).email == "jo@example.com"
     integration = client.integrations.create(
-        {"name": "Loyalty", "type": "http",
-         "http": {"url": "https://app.example.com/hook", "method": "POST"}}
+        {
+            "name": "Loyalty",
+            "type": "http",
+            "http": {"url": "https://app.example.com/hook", "method": "POST"},
+        }
     )
     assert isinstance(integration, Integration) and integration.url.endswith("/hook")
     widget = client.widgets.create(
@@ -253,3 +258,16 @@ def test_no_token_in_logs_errors_or_reprs(
     for token in (old, new):
         for text in (caplog.text, repr(client), str(info.value), repr(kit.budget)):
             assert token not in text
+
+
+def test_post_refused_with_429_is_sent_again(kit: Kit, sandbox: SandboxControl) -> None:
+    """A 429 means Gorgias refused the POST before acting, so it is retried after Retry-after."""
+    sandbox.add_fault(
+        path="/api/tickets", method="POST", mode="status", status=429, retry_after=0, count=1
+    )
+    ticket = kit.client_for("acme").tickets.create(
+        message=message("Hello", sender_email="jo@example.com"), subject="Retried"
+    )
+    assert ticket.subject == "Retried"
+    assert sandbox.count("acme", "api.POST /api/tickets") == 2
+    assert len([t for t in kit.client_for("acme").tickets.list() if t.subject == "Retried"]) == 1

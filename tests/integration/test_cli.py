@@ -153,8 +153,9 @@ def test_installs_disconnect_interrupted_exits_1_and_resumes(
 ) -> None:
     """A clean-up that stops says so, revokes nothing, and the next run finishes it."""
     installer.install("acme")
-    sandbox.add_fault(path="/api/widgets/*", method="DELETE", mode="status", status=503,
-                      retry_after=0, count=5)
+    sandbox.add_fault(
+        path="/api/widgets/*", method="DELETE", mode="status", status=503, retry_after=0, count=5
+    )
     first = run(app_config, "installs", "disconnect", "acme", "--yes")
     assert first.exit_code == 1
     assert "2 object(s) left; disconnect again to resume" in first.output
@@ -173,8 +174,7 @@ def test_installs_purge_forgets_every_trace(
     assert asked.exit_code == 1
     assert "still active" in asked.output and "2 object(s)" in asked.output
     result = run(app_config, "installs", "purge", "acme", "--yes", "--json")
-    assert json.loads(result.stdout) == {"account": "acme", "installation": True,
-                                         "ledger_rows": 2}
+    assert json.loads(result.stdout) == {"account": "acme", "installation": True, "ledger_rows": 2}
     kit = kit_of(app)
     assert kit.installation("acme") is None
     assert kit.history("acme") == [] and kit.ledger.entries("acme") == []
@@ -190,8 +190,12 @@ def test_no_operator_command_prints_a_token(
     tokens = kit_of(app).installation("acme").tokens
     output = "".join(
         run(app_config, *args).output
-        for args in (("installs", "list"), ("installs", "list", "--json"),
-                     ("installs", "show", "acme"), ("installs", "show", "acme", "--json"))
+        for args in (
+            ("installs", "list"),
+            ("installs", "list", "--json"),
+            ("installs", "show", "acme"),
+            ("installs", "show", "acme", "--json"),
+        )
     )
     assert tokens.access_token.fingerprint() in output
     assert tokens.access_token.reveal() not in output
@@ -220,8 +224,10 @@ def doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, dict[str, An
 
 
 def admin_env() -> dict[str, str]:
-    return {"GORGIAS_ADMIN_USER": "ops",
-            "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash("correct horse battery")}
+    return {
+        "GORGIAS_ADMIN_USER": "ops",
+        "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash("correct horse battery"),
+    }
 
 
 def test_doctor_passes_a_sound_configuration(
@@ -231,8 +237,16 @@ def test_doctor_passes_a_sound_configuration(
     code, found = doctor({**app_config, **admin_env()}, "--account", "acme")
     assert code == 0
     assert {k for k, f in found.items() if f["level"] == "fail"} == set()
-    for check in ("reachability", "clock", "scopes", "shared database", "database",
-                  "operator pages", "redirect URI", "encryption keys"):
+    for check in (
+        "reachability",
+        "clock",
+        "scopes",
+        "shared database",
+        "database",
+        "operator pages",
+        "redirect URI",
+        "encryption keys",
+    ):
         assert found[check]["level"] == "ok", found[check]
     assert found["secret key"]["level"] == "warn"  # the tests' "xxxx…" key is easy to guess
     assert found["public URL"]["level"] == "warn"  # plain http on loopback
@@ -247,16 +261,28 @@ def test_doctor_passes_a_sound_configuration(
         ({"GORGIAS_SCOPES": "openid tickets:read"}, "scopes", "offline"),
         ({"GORGIAS_CLIENT_ID": ""}, "configuration", "GORGIAS_CLIENT_ID is required"),
         ({"GORGIAS_SECRET_KEY": ""}, "secret key", "not set"),
-        ({"GORGIAS_ADMIN_USER": "ops", "GORGIAS_ADMIN_PASSWORD_HASH": "hunter2hunter2"},
-         "operator pages", "not a password hash"),
+        (
+            {"GORGIAS_ADMIN_USER": "ops", "GORGIAS_ADMIN_PASSWORD_HASH": "hunter2hunter2"},
+            "operator pages",
+            "not a password hash",
+        ),
         ({"GORGIAS_PROXY_FIX": "yes"}, "proxy", "number of proxies"),
         ({"GORGIAS_APP_URL": "http://127.0.0.1:8999"}, "reachability", "is registered exactly"),
     ],
-    ids=["no-offline", "config-error", "no-secret-key", "plain-password", "proxy-fix",
-         "unregistered-redirect-uri"],
+    ids=[
+        "no-offline",
+        "config-error",
+        "no-secret-key",
+        "plain-password",
+        "proxy-fix",
+        "unregistered-redirect-uri",
+    ],
 )
 def test_doctor_fails_and_says_what_to_fix(
-    change: dict[str, str], check: str, words: str, sqlite_config: dict[str, str],
+    change: dict[str, str],
+    check: str,
+    words: str,
+    sqlite_config: dict[str, str],
     sandbox: SandboxControl,
 ) -> None:
     """Each misconfiguration is a failed check with a plain-words fix, and exit 1."""
@@ -318,16 +344,19 @@ def test_doctor_workers_and_the_shared_database(
     mounts = tmp_path / "mounts"
     mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\nserver:/export {tmp_path} nfs4 rw 0 0\n")
     with httpx.Client() as http:
-        found = {f.check: f for f in Preflight(app_config, http=http, workers=4,
-                                               mounts=mounts).run()}
+        found = {
+            f.check: f for f in Preflight(app_config, http=http, workers=4, mounts=mounts).run()
+        }
     sharing = found["shared database"]
     if url.startswith("postgresql"):
         assert sharing.level == "ok" and "PostgreSQL" in sharing.message
         return
     assert sharing.level == "warn" and "nfs4" in sharing.message and "4 worker" in sharing.message
     code, by_check = doctor(app_config, "--workers", "4")
-    assert by_check["shared database"]["level"] == "ok" and "4 worker(s)" in by_check[
-        "shared database"]["message"]
+    assert (
+        by_check["shared database"]["level"] == "ok"
+        and "4 worker(s)" in by_check["shared database"]["message"]
+    )
     memory = {**app_config, "GORGIAS_DATABASE_URL": "sqlite:///:memory:", "WEB_CONCURRENCY": "3"}
     code, by_check = doctor(memory)
     assert code == 1 and by_check["shared database"]["level"] == "fail"
@@ -363,8 +392,9 @@ def test_doctor_compares_the_clock_with_gorgias(
 
 def test_admin_password_hash_prints_a_usable_hash() -> None:
     """The printed hash verifies the password and is accepted by the doctor's check."""
-    result = CliRunner().invoke(main, ["admin", "password-hash", "--stdin"],
-                                input="correct horse battery\n")
+    result = CliRunner().invoke(
+        main, ["admin", "password-hash", "--stdin"], input="correct horse battery\n"
+    )
     assert result.exit_code == 0, result.output
     hashed = result.output.strip()
     assert check_password_hash(hashed, "correct horse battery")

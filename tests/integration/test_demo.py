@@ -34,13 +34,16 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> Non
 
 
 def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
-    """A fresh folder: the demo starts on its embedded defaults and an install reaches the dashboard."""
+    """A fresh folder: the demo starts on built-in defaults; an install reaches the dashboard."""
     port, sandbox_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GORGIAS_", "SANDBOX_"))}
     exe = Path(sys.executable).with_name("gorgias-appkit")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own console script
         [str(exe), "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     app = f"http://127.0.0.1:{port}"
     try:
@@ -51,8 +54,9 @@ def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
             consent = browser.get(authorize.headers["location"])
             assert consent.status_code == 200 and "tickets:read" in consent.text
             user = re.findall(r'<option[^>]*value="([^"]+)"', consent.text)[0]
-            back = browser.post(authorize.headers["location"],
-                                data={"decision": "approve", "user_id": user})
+            back = browser.post(
+                authorize.headers["location"], data={"decision": "approve", "user_id": user}
+            )
             callback = browser.get(back.headers["location"])
             assert callback.status_code == 303
             dashboard = browser.get(app + callback.headers["location"])

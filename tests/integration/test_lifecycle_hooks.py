@@ -117,8 +117,9 @@ def test_interrupted_cleanup_keeps_the_install_and_resumes(
     """A 503 past the retries stops disconnect with nothing revoked; the next one finishes."""
     installer.install("acme")
     kit = kit_of(app)
-    sandbox.add_fault(path="/api/widgets/*", method="DELETE", mode="status", status=503,
-                      retry_after=0, count=5)
+    sandbox.add_fault(
+        path="/api/widgets/*", method="DELETE", mode="status", status=503, retry_after=0, count=5
+    )
     with pytest.raises(CleanupIncomplete) as failure:
         kit.disconnect("acme")
     assert failure.value.remaining == 2
@@ -141,8 +142,14 @@ def test_partial_cleanup_resumes_with_what_is_left(
     """When the widget is gone but the integration delete fails, only the integration is left."""
     installer.install("acme")
     kit = kit_of(app)
-    sandbox.add_fault(path="/api/integrations/*", method="DELETE", mode="status", status=503,
-                      retry_after=0, count=5)
+    sandbox.add_fault(
+        path="/api/integrations/*",
+        method="DELETE",
+        mode="status",
+        status=503,
+        retry_after=0,
+        count=5,
+    )
     with pytest.raises(CleanupIncomplete) as failure:
         kit.disconnect("acme")
     assert failure.value.remaining == 1
@@ -244,7 +251,7 @@ def test_lifecycle_logs_carry_account_event_and_fingerprint_never_a_token(
 def readme_example() -> str:
     """The README's 'build your own app on it' snippet."""
     text = README.read_text()
-    section = text[text.index("## Build your own app on it"):]
+    section = text[text.index("## Build your own app on it") :]
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match is not None
     return match.group(1)

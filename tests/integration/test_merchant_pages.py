@@ -19,9 +19,7 @@ def csrf(html: str) -> str:
     return match.group(1)
 
 
-def test_dashboard_lists_what_the_app_added(
-    installer: InstallActions, client: FlaskClient
-) -> None:
+def test_dashboard_lists_what_the_app_added(installer: InstallActions, client: FlaskClient) -> None:
     """The merchant sees the objects the app created, and that disconnect removes them."""
     installer.install("acme")
     html = client.get("/accounts/acme").get_data(as_text=True)
@@ -79,8 +77,9 @@ def test_an_interrupted_disconnect_is_a_clear_retryable_page(
 ) -> None:
     """A clean-up stopped by Gorgias errors is a 502 page, and the install is still there."""
     installer.install("acme")
-    sandbox.add_fault(path="/api/widgets/*", method="DELETE", mode="status", status=503,
-                      retry_after=0, count=5)
+    sandbox.add_fault(
+        path="/api/widgets/*", method="DELETE", mode="status", status=503, retry_after=0, count=5
+    )
     token = csrf(client.get("/accounts/acme").get_data(as_text=True))
     answer = client.post("/accounts/acme/disconnect", data={"csrf_token": token})
     assert answer.status_code == 502

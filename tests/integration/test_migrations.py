@@ -22,8 +22,11 @@ def test_migrations_match_the_schema(database_url: str) -> None:
         assert current_revision(engine) is not None
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            diff = [d for d in compare_metadata(context, metadata)
-                    if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
+            diff = [
+                d
+                for d in compare_metadata(context, metadata)
+                if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)
+            ]
         assert diff == []
     finally:
         engine.dispose()

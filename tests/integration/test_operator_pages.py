@@ -23,11 +23,15 @@ METRICS_TOKEN = "m" * 16 + "etrics-token-value"
 
 
 def running_admin_app(config: dict[str, str]) -> Iterator[Flask]:
-    app = create_app({
-        **config, "TESTING": True, "GORGIAS_ADMIN_USER": "ops",
-        "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
-        "GORGIAS_METRICS_TOKEN": METRICS_TOKEN,
-    })
+    app = create_app(
+        {
+            **config,
+            "TESTING": True,
+            "GORGIAS_ADMIN_USER": "ops",
+            "GORGIAS_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
+            "GORGIAS_METRICS_TOKEN": METRICS_TOKEN,
+        }
+    )
     yield app
     app.extensions["gorgias_appkit"].close()
 
@@ -70,8 +74,9 @@ def csrf(html: str) -> str:
 def login(client: FlaskClient, user: str = "ops", password: str = PASSWORD) -> str:
     """Log in and return the page's CSRF token."""
     token = csrf(client.get("/admin/login").get_data(as_text=True))
-    answer = client.post("/admin/login", data={"csrf_token": token, "username": user,
-                                                "password": password})
+    answer = client.post(
+        "/admin/login", data={"csrf_token": token, "username": user, "password": password}
+    )
     assert answer.status_code == 303, answer.get_data(as_text=True)
     return token
 
@@ -88,8 +93,10 @@ def test_operator_pages_are_off_without_an_admin(sqlite_config: dict[str, str], 
 
 @pytest.mark.parametrize(
     "settings",
-    [{"GORGIAS_ADMIN_USER": "ops"},
-     {"GORGIAS_ADMIN_USER": "ops", "GORGIAS_ADMIN_PASSWORD_HASH": "a plain password"}],
+    [
+        {"GORGIAS_ADMIN_USER": "ops"},
+        {"GORGIAS_ADMIN_USER": "ops", "GORGIAS_ADMIN_PASSWORD_HASH": "a plain password"},
+    ],
     ids=["user-without-hash", "plain-password"],
 )
 def test_admin_settings_are_checked_at_start_up(
@@ -115,12 +122,14 @@ def test_login_refuses_wrong_credentials_and_forged_forms(login_app: Flask) -> N
     client = login_app.test_client()
     token = csrf(client.get("/admin/login").get_data(as_text=True))
     for user, password in (("ops", "wrong password"), ("root", PASSWORD)):
-        answer = client.post("/admin/login", data={"csrf_token": token, "username": user,
-                                                    "password": password})
+        answer = client.post(
+            "/admin/login", data={"csrf_token": token, "username": user, "password": password}
+        )
         assert answer.status_code == 401
         assert "Wrong user name or password" in answer.get_data(as_text=True)
-    forged = login_app.test_client().post("/admin/login",
-                                          data={"username": "ops", "password": PASSWORD})
+    forged = login_app.test_client().post(
+        "/admin/login", data={"username": "ops", "password": PASSWORD}
+    )
     assert forged.status_code == 403
     assert client.get("/admin/").status_code == 302
 
@@ -138,9 +147,9 @@ def test_operator_sees_every_installation(
     page = operator.get("/admin/")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     html = page.get_data(as_text=True)
-    acme = html[html.index(">acme<"):html.index(">globex<")]
+    acme = html[html.index(">acme<") : html.index(">globex<")]
     assert "active" in acme and "UTC" in acme and "scopes" in acme and "never" in acme
-    globex = html[html.index(">globex<"):]
+    globex = html[html.index(">globex<") :]
     assert "needs_reauth" in globex and "refresh token rejected" in globex
     assert "active: 1" in html and "needs_reauth: 1" in html
 
@@ -174,8 +183,9 @@ def test_operator_refresh_needs_csrf_and_refreshes(
     token = login(operator)
     assert operator.post("/admin/accounts/acme/refresh", data={}).status_code == 403
     assert kit.installation("acme").tokens.access_token == before
-    answer = operator.post("/admin/accounts/acme/refresh", data={"csrf_token": token},
-                           follow_redirects=True)
+    answer = operator.post(
+        "/admin/accounts/acme/refresh", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "Refresh done" in answer.get_data(as_text=True)
     assert kit.installation("acme").tokens.access_token != before
     assert sandbox.count("acme", "oauth.token") == 2
@@ -189,8 +199,9 @@ def test_operator_refresh_failure_is_reported_on_the_page(
     sandbox.revoke_account("acme")
     operator = admin_app.test_client()
     token = login(operator)
-    answer = operator.post("/admin/accounts/acme/refresh", data={"csrf_token": token},
-                           follow_redirects=True)
+    answer = operator.post(
+        "/admin/accounts/acme/refresh", data={"csrf_token": token}, follow_redirects=True
+    )
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
     assert "refresh failed" in html and "needs_reauth" in html
@@ -205,8 +216,9 @@ def test_operator_disconnect_removes_objects_and_revokes(
     operator = admin_app.test_client()
     token = login(operator)
     assert operator.post("/admin/accounts/acme/disconnect", data={}).status_code == 403
-    answer = operator.post("/admin/accounts/acme/disconnect", data={"csrf_token": token},
-                           follow_redirects=True)
+    answer = operator.post(
+        "/admin/accounts/acme/disconnect", data={"csrf_token": token}, follow_redirects=True
+    )
     html = answer.get_data(as_text=True)
     assert "Disconnect done" in html and "uninstalled" in html
     assert sandbox.objects("acme") == {"integrations": [], "widgets": []}
@@ -218,12 +230,14 @@ def test_operator_disconnect_interrupted_shows_what_is_left(
 ) -> None:
     """A stopped clean-up is reported and the install stays active for a second try."""
     merchant.install("acme")
-    sandbox.add_fault(path="/api/widgets/*", method="DELETE", mode="status", status=503,
-                      retry_after=0, count=5)
+    sandbox.add_fault(
+        path="/api/widgets/*", method="DELETE", mode="status", status=503, retry_after=0, count=5
+    )
     operator = admin_app.test_client()
     token = login(operator)
-    html = operator.post("/admin/accounts/acme/disconnect", data={"csrf_token": token},
-                         follow_redirects=True).get_data(as_text=True)
+    html = operator.post(
+        "/admin/accounts/acme/disconnect", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "disconnect failed" in html and "disconnect again to resume" in html
     assert kit_of(admin_app).installation("acme").status.value == "active"
 

@@ -59,8 +59,9 @@ def run_processes(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> float
     monkeypatch.syspath_prepend(ROOT)  # spawned children import this module by name
     ctx = multiprocessing.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=run_batch, args=(env, CALLS_EACH, go, results))
-             for _ in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=run_batch, args=(env, CALLS_EACH, go, results)) for _ in range(PROCESSES)
+    ]
     for proc in procs:
         proc.start()
     try:
@@ -88,8 +89,9 @@ def _reply(results: Any) -> tuple[str, Any]:
     return reply
 
 
-def share_one_budget(env: dict[str, str], sandbox: SandboxControl,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+def share_one_budget(
+    env: dict[str, str], sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Install once, run the batch in 5 processes, check Gorgias never answered 429."""
     kit = make_kit(env)
     install(kit, sandbox)
@@ -119,9 +121,7 @@ def test_five_processes_share_one_budget_in_redis(
     share_one_budget(env, scaled, monkeypatch)
 
 
-def test_a_drained_bucket_makes_the_client_wait_not_fail(
-    kit: Kit, scaled: SandboxControl
-) -> None:
+def test_a_drained_bucket_makes_the_client_wait_not_fail(kit: Kit, scaled: SandboxControl) -> None:
     """Another app emptied the budget: the call waits for Gorgias' bucket, then succeeds."""
     scaled.drain("acme", LIMIT)
     waits = METRICS.value("gorgias_rate_waits_total", account="acme")
@@ -205,7 +205,6 @@ def test_background_calls_leave_the_interactive_share(kit: Kit, scaled: SandboxC
     assert scaled.count("acme", "api.429") == 0
 
 
-
 def test_the_redis_script_decides_exactly_like_python() -> None:
     """The Lua copy of apply_take gives the same answers on a random sequence of takes."""
     rng = random.Random(4)
@@ -217,14 +216,22 @@ def test_the_redis_script_decides_exactly_like_python() -> None:
             now += rng.choice([0.0, 0.01, 0.1, 0.7, 3.0])
             floor = rng.choice([None, None, float(rng.randint(0, 80))])
             request = TakeRequest(
-                now=now, want=rng.choice([0, 1, 1, 4, 16]),
-                reserve=rng.choice([0.0, 0.25]), margin=2, capacity=80,
-                window=rng.choice([20.0, 2.0]), floor=floor, floor_at=now - 0.2,
+                now=now,
+                want=rng.choice([0, 1, 1, 4, 16]),
+                reserve=rng.choice([0.0, 0.25]),
+                margin=2,
+                capacity=80,
+                window=rng.choice([20.0, 2.0]),
+                floor=floor,
+                floor_at=now - 0.2,
                 seen_capacity=rng.choice([None, None, None, 40, 80]),
             )
             got, want = redis_store.take("acme", request), memory.take("acme", request)
             assert (got.granted, got.capacity, got.window) == (
-                want.granted, want.capacity, want.window)
+                want.granted,
+                want.capacity,
+                want.window,
+            )
             assert got.wait == pytest.approx(want.wait, abs=1e-6)
             assert got.level == pytest.approx(want.level, abs=1e-6)
     finally:

@@ -41,9 +41,12 @@ EXE = str(Path(sys.executable).with_name("gorgias-appkit"))
 def test_serve_runs_gunicorn_workers(tmp_path: Path) -> None:
     """Two gunicorn workers answer /healthz and the install page over real HTTP."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [EXE, "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path,
-        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(  # noqa: S603 - our own console script
+        [EXE, "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -70,9 +73,13 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     """SEC-14: production mode without an encryption key refuses to start and says why."""
     env = _env(tmp_path)
     del env["GORGIAS_ENCRYPTION_KEYS"], env["GORGIAS_SECRET_KEY"]
-    result = subprocess.run(
-        [EXE, "serve", "--port", str(_free_port())], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60,
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [EXE, "serve", "--port", str(_free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "GORGIAS_ENCRYPTION_KEYS is required" in result.stderr

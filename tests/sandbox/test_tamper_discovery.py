@@ -160,7 +160,7 @@ def test_embedded_jwk_carries_the_rogue_signer_key(flow: Any) -> None:
 
 
 def test_signing_key_rotation_publishes_every_generation(flow: Any) -> None:
-    """signing_key_generation=N signs id_tokens with a new kid; the JWKS lists N..0, newest first."""
+    """signing_key_generation=N signs id_tokens with a new kid; the JWKS lists N..0, newest 1st."""
     before = flow.http.get("/acme/.well-known/jwks.json")
     assert before.status_code == 404  # publish_jwks is off until _id_token turns it on
     token = _id_token(flow, "none")

@@ -18,6 +18,7 @@ from gorgias_appkit import Kit
 from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.sandbox import SandboxServer
 
+from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import Network
 from .support import build_app
@@ -64,7 +65,8 @@ def shared_network(sandbox_server: SandboxServer) -> Iterator[Network]:
 
 @pytest.fixture(scope="module")
 def shared_app(
-    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory,
+    sandbox_server: SandboxServer,
+    tmp_path_factory: pytest.TempPathFactory,
     shared_network: Network,
 ) -> Iterator[Flask]:
     """One SQLite partner app for a whole module, on ``shared_network``."""
@@ -81,3 +83,21 @@ def quiet_network(shared_network: Network, sandbox: SandboxControl) -> Network:
     shared_network.sent.clear()
     shared_network.elsewhere.requests.clear()
     return shared_network
+
+
+@pytest.fixture
+def shared_installer(
+    shared_app: Flask, quiet_network: Network, sandbox: SandboxControl
+) -> Iterator[InstallActions]:
+    """A fresh browser on the module's ``shared_app``, with no installation and no cached keys.
+
+    Modules whose checks do not depend on the reference app or the database tier point their
+    ``installer``/``client``/``app`` fixtures here: one app per module instead of one per test.
+    """
+    kit = kit_of(shared_app)
+    for installation in list(kit.installations()):
+        kit.store.delete(installation.account)
+    kit.jwks.forget()
+    actions = InstallActions(shared_app.test_client(), sandbox)
+    yield actions
+    actions.http.close()

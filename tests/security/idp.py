@@ -47,13 +47,22 @@ def jwk(name: str, **extra: str) -> dict[str, str]:
     numbers = key(name).public_key().public_numbers()
     n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
     e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
-    return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": name, "n": b64(n), "e": b64(e),
-            **extra}
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": name,
+        "n": b64(n),
+        "e": b64(e),
+        **extra,
+    }
 
 
 def public_pem(name: str) -> bytes:
-    return key(name).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        key(name)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -74,8 +83,13 @@ def claims_for(account: str, **changes: Any) -> dict[str, Any]:
     """Honest claims for an install into ``account``; ``changes`` override (None removes)."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": f"https://{account}.gorgias.com", "sub": 42, "aud": CLIENT_ID, "iat": now,
-        "exp": now + 3600, "nonce": "nonce-1", "email": "owner@example.com",
+        "iss": f"https://{account}.gorgias.com",
+        "sub": 42,
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 3600,
+        "nonce": "nonce-1",
+        "email": "owner@example.com",
     }
     for name, value in changes.items():
         if value is None:
@@ -105,8 +119,11 @@ class Issuers:
         self.hits: Counter[str] = Counter()
         self.http = httpx.Client(transport=httpx.MockTransport(self._handle))
         oauth = OAuthClient(
-            http=self.http, urls=UrlTemplate.parse("https://{account}.gorgias.com"),
-            client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET), clock=system_clock(),
+            http=self.http,
+            urls=UrlTemplate.parse("https://{account}.gorgias.com"),
+            client_id=CLIENT_ID,
+            client_secret=Secret(CLIENT_SECRET),
+            clock=system_clock(),
         )
         self.cache = JwksCache(oauth)
 
@@ -119,12 +136,15 @@ class Issuers:
         if request.url.path == "/.well-known/openid-configuration":
             self.hits[f"{account}:discovery"] += 1
             if account in self.status:
-                return httpx.Response(self.status[account], json={})
+                return httpx.Response(self.status[account], text="<html>Sign in</html>")
             if account not in self.keys:
                 return httpx.Response(404, json={"error": "not found"})
-            doc = {"issuer": issuer, "jwks_uri": f"{issuer}/.well-known/jwks.json",
-                   "authorization_response_iss_parameter_supported": False,
-                   **self.docs.get(account, {})}
+            doc = {
+                "issuer": issuer,
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "authorization_response_iss_parameter_supported": False,
+                **self.docs.get(account, {}),
+            }
             return httpx.Response(200, json=doc)
         if request.url.path == "/.well-known/jwks.json":
             self.hits[f"{account}:jwks"] += 1

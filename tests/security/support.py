@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import Flask
+from flask import render_template_string
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Kit
@@ -25,6 +26,8 @@ from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.web import GorgiasKit
 
 EVIL = "https://evil.example"
+# A partner page on the kit's base template (so flashed install notices are shown).
+PAGE = '{% extends "gorgias_appkit/base.html" %}{% block content %}{{ text }}{% endblock %}'
 
 
 def kit_of(app: Flask) -> Kit:
@@ -90,18 +93,18 @@ class Network:
 
 
 def build_app(env: dict[str, str], tmp_path: Path, **kit_options: Any) -> Flask:
-    """A minimal partner app: the kit's blueprint only, with ``Kit`` options (``http``, ``clock``)."""
+    """A minimal partner app: the kit's blueprint only, with ``Kit`` options (``http``, ...)."""
     app = Flask("security_app", instance_path=str(tmp_path / "instance"))
     app.config.update(env, TESTING=True)
     GorgiasKit(app, **kit_options)
 
     @app.get("/accounts/<account>")
     def account_page(account: str) -> str:
-        return f"installed {account}"
+        return render_template_string(PAGE, text=f"installed {account}")
 
     @app.get("/")
     def home() -> str:
-        return "home"
+        return render_template_string(PAGE, text="home")
 
     return app
 

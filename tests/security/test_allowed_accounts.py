@@ -7,12 +7,12 @@ tests/unit/test_config.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from gorgias_appkit.sandbox import SandboxControl
+from gorgias_appkit.sandbox import SandboxServer
 
 from ..conftest import kit_env
 from .support import Network
@@ -23,15 +23,32 @@ from .support import sandbox_calls
 from .support import start
 
 
-@pytest.fixture
-def draft_app(
-    sandbox: SandboxControl, sqlite_url: str, tmp_path: Path, network: Network
-) -> Iterator[Flask]:
-    """A draft app enabled for the partner's own test accounts only."""
-    env = kit_env(sandbox.base_url, sqlite_url, GORGIAS_ALLOWED_ACCOUNTS="acme, Globex")
-    app = build_app(env, tmp_path, http=network.client)
-    yield app
+@pytest.fixture(scope="module")
+def draft(
+    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, Network]]:
+    """A draft app enabled for the partner's own test accounts only (one for the module)."""
+    folder = tmp_path_factory.mktemp("draft")
+    network = Network(sandbox_server.url)
+    env = kit_env(
+        sandbox_server.url,
+        f"sqlite:///{folder / 'kit.sqlite3'}",
+        GORGIAS_ALLOWED_ACCOUNTS="acme, Globex",
+    )
+    app = build_app(env, folder, http=network.client)
+    yield app, network
     kit_of(app).close()
+
+
+@pytest.fixture
+def draft_app(draft: tuple[Flask, Network], sandbox: SandboxControl) -> Flask:
+    draft[1].sent.clear()
+    return draft[0]
+
+
+@pytest.fixture
+def network(draft: tuple[Flask, Network]) -> Network:
+    return draft[1]
 
 
 @pytest.mark.parametrize("account", ["initech", "INITECH", "acme-2", "globex-test", "acm"])

@@ -52,40 +52,61 @@ SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), text,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    text,
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(text, children, max_size=4),
-    max_leaves=12,
-)
-wire_values = st.recursive(  # what can travel as JSON (no NaN or infinity)
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-              st.floats(allow_nan=False, allow_infinity=False), text),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
     max_leaves=12,
 )
-token_like = st.text(string.ascii_letters + string.digits + "-._~+/= \r\n\x00", min_size=0,
-                     max_size=60)
+wire_values = st.recursive(  # what can travel as JSON (no NaN or infinity)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=False, allow_infinity=False),
+        text,
+    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
+    max_leaves=12,
+)
+token_like = st.text(
+    string.ascii_letters + string.digits + "-._~+/= \r\n\x00", min_size=0, max_size=60
+)
 token_keys = st.sampled_from(
     ["access_token", "token_type", "refresh_token", "expires_in", "scope", "id_token", "error"]
 )
 token_bodies = st.one_of(
     json_values,
-    st.dictionaries(token_keys, st.one_of(json_scalars, token_like,
-                                          st.sampled_from(["Bearer", "bearer", "mac", ""])),
-                    max_size=7),
+    st.dictionaries(
+        token_keys,
+        st.one_of(json_scalars, token_like, st.sampled_from(["Bearer", "bearer", "mac", ""])),
+        max_size=7,
+    ),
 )
 hostname_ish = st.from_regex(r"[A-Za-z0-9.\-@:/%?#\\ \[\]_]{0,70}", fullmatch=True)
 accounts = st.one_of(
-    text, hostname_ish, st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", fullmatch=True),
+    text,
+    hostname_ish,
+    st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", fullmatch=True),
     st.sampled_from(["acme", "ACME", "globex", "acme.evil.com", "a@evil.com", "\u0430cme"]),
 )
 callback_keys = st.sampled_from(
-    ["state", "code", "iss", "error", "error_description", "error_uri", "account", "next",
-     "token_endpoint"]
+    [
+        "state",
+        "code",
+        "iss",
+        "error",
+        "error_description",
+        "error_uri",
+        "account",
+        "next",
+        "token_endpoint",
+    ]
 )
 
 
@@ -115,12 +136,16 @@ def test_account_parameter(
 
 @FAST
 @given(
-    pairs=st.lists(st.tuples(st.one_of(callback_keys, text), st.one_of(text, token_like)),
-                   max_size=8),
+    pairs=st.lists(
+        st.tuples(st.one_of(callback_keys, text), st.one_of(text, token_like)), max_size=8
+    ),
     real_state=st.booleans(),
 )
 def test_callback_query_string(
-    pairs: list[tuple[str, str]], real_state: bool, shared_app: Flask, shared_network: Network,
+    pairs: list[tuple[str, str]],
+    real_state: bool,
+    shared_app: Flask,
+    shared_network: Network,
     sandbox_server: SandboxServer,
 ) -> None:
     """SEC-03/05 fuzz: any callback query: no 500, no token stored, only acme's endpoints called."""
@@ -137,10 +162,22 @@ def test_callback_query_string(
 
 
 @SLOW
-@given(body=st.one_of(wire_values, st.dictionaries(token_keys, st.one_of(
-    token_like, st.sampled_from(["Bearer", "mac", ""]), st.integers()), max_size=7)), status=st.sampled_from([200, 200, 200, 201, 400, 401, 500]))
+@given(
+    body=st.one_of(
+        wire_values,
+        st.dictionaries(
+            token_keys,
+            st.one_of(token_like, st.sampled_from(["Bearer", "mac", ""]), st.integers()),
+            max_size=7,
+        ),
+    ),
+    status=st.sampled_from([200, 200, 200, 201, 400, 401, 500]),
+)
 def test_token_endpoint_answers(
-    body: Any, status: int, shared_app: Flask, shared_network: Network,
+    body: Any,
+    status: int,
+    shared_app: Flask,
+    shared_network: Network,
     sandbox_server: SandboxServer,
 ) -> None:
     """SEC-15 fuzz: whatever the token endpoint answers, no 500 and nothing is stored."""
@@ -160,7 +197,7 @@ def test_token_endpoint_answers(
 @FAST
 @given(body=token_bodies)
 def test_parse_token_response(body: Any) -> None:
-    """SEC-15 fuzz: a token body is either a sound TokenSet or InvalidTokenResponse, nothing else."""
+    """SEC-15 fuzz: a token body is a sound TokenSet or an InvalidTokenResponse, nothing else."""
     sent = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         parsed = parse_token_response(body, sent_at=sent, default_lifetime=86400)
@@ -192,19 +229,32 @@ def test_parse_api_error_body(body: Any, status: int) -> None:
 
 
 @FAST
-@given(token=st.one_of(text, token_like, st.builds(
-    lambda h, p, s: f"{h}.{p}.{s}",
-    st.one_of(token_like, st.builds(lambda v: b64(v), st.binary(max_size=60))),
-    st.one_of(token_like, st.builds(lambda v: b64(v), st.binary(max_size=60))),
-    token_like,
-)))
+@given(
+    token=st.one_of(
+        text,
+        token_like,
+        st.builds(
+            lambda h, p, s: f"{h}.{p}.{s}",
+            st.one_of(token_like, st.builds(lambda v: b64(v), st.binary(max_size=60))),
+            st.one_of(token_like, st.builds(lambda v: b64(v), st.binary(max_size=60))),
+            token_like,
+        ),
+    )
+)
 def test_id_token_and_claims_parsers(token: str) -> None:
     """SEC-07 fuzz: garbage id_tokens raise IdTokenError only; claim reading never raises."""
     assert isinstance(unverified_claims(token), dict)
     fallback = Issuers()
     try:
-        validate_id_token(token, issuer="https://acme.gorgias.com", client_id=CLIENT_ID,
-                          nonce="n", now=datetime.now(UTC), leeway=120, jwks=fallback.cache)
+        validate_id_token(
+            token,
+            issuer="https://acme.gorgias.com",
+            client_id=CLIENT_ID,
+            nonce="n",
+            now=datetime.now(UTC),
+            leeway=120,
+            jwks=fallback.cache,
+        )
     except IdTokenError:
         pass
     finally:
@@ -215,9 +265,15 @@ KEYRING = Keyring([Secret(generate_key())])
 
 
 @FAST
-@given(value=st.one_of(text, token_like, st.builds(lambda k, b: f"v1.{k}.{b}",
-                                                   st.sampled_from([KEYRING.current_kid, "zz"]),
-                                                   token_like)))
+@given(
+    value=st.one_of(
+        text,
+        token_like,
+        st.builds(
+            lambda k, b: f"v1.{k}.{b}", st.sampled_from([KEYRING.current_kid, "zz"]), token_like
+        ),
+    )
+)
 def test_keyring_decrypt(value: str) -> None:
     """SEC-14 fuzz: anything that is not our ciphertext is a DecryptionError, never a crash."""
     try:

@@ -31,26 +31,15 @@ from ..conftest import InstallActions
 from .idp import CLIENT_ID
 from .idp import Issuers
 from .idp import signed
-from .support import Network
 from .support import decode_session
 from .support import kit_of
 
 
 @pytest.fixture
-def installer(
-    shared_app: Flask, quiet_network: Network, sandbox: SandboxControl
-) -> Iterator[InstallActions]:
-    """A fresh browser on one kit-only app shared by the module (acme uninstalled first).
-
-    id_token checks happen before any write, so one SQLite tier is enough, and the reference
-    app's provisioning hooks would only slow the 40-odd installs down.
-    """
-    kit = kit_of(shared_app)
-    kit.store.delete("acme")
-    kit.jwks.forget()  # each test configures the sandbox's keys afresh
-    actions = InstallActions(shared_app.test_client(), sandbox)
-    yield actions
-    actions.http.close()
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """id_token checks happen before any write: one kit-only SQLite app per module (conftest
+    ``shared_installer``), and no reference-app provisioning to slow the 40-odd installs."""
+    return shared_installer
 
 
 @pytest.fixture
@@ -89,15 +78,19 @@ SIGNATURE_MODULES = [
 ]
 
 
-def _install(installer: InstallActions, sandbox: SandboxControl, tamper: str, keys: bool,
-             **extra: Any) -> Any:
+def _install(
+    installer: InstallActions, sandbox: SandboxControl, tamper: str, keys: bool, **extra: Any
+) -> Any:
     sandbox.configure(id_token_tamper=tamper, publish_jwks=keys, **extra)
     return installer.install("acme")
 
 
 def _logged_reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [str(getattr(r, "reason", "")) for r in caplog.records
-            if getattr(r, "event", "") == "id_token_rejected"]
+    return [
+        str(getattr(r, "reason", ""))
+        for r in caplog.records
+        if getattr(r, "event", "") == "id_token_rejected"
+    ]
 
 
 def _refused(response: Any, app: Flask, client: FlaskClient, sandbox: SandboxControl) -> None:
@@ -112,8 +105,15 @@ def _refused(response: Any, app: Flask, client: FlaskClient, sandbox: SandboxCon
 @pytest.mark.parametrize("keys", [KEYS, NO_KEYS])
 @pytest.mark.parametrize(("module", "tamper", "reason"), MODULES, ids=[m[0] for m in MODULES])
 def test_rp_module(
-    module: str, tamper: str, reason: str | None, keys: str, installer: InstallActions,
-    client: FlaskClient, app: Flask, sandbox: SandboxControl, caplog: pytest.LogCaptureFixture,
+    module: str,
+    tamper: str,
+    reason: str | None,
+    keys: str,
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
+    sandbox: SandboxControl,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """SEC-07/A.3: each OIDF module's id_token is accepted or refused as the suite expects."""
     with caplog.at_level(logging.WARNING, logger="gorgias_appkit"):
@@ -132,8 +132,14 @@ def test_rp_module(
     ("module", "tamper", "reason"), SIGNATURE_MODULES, ids=[m[0] for m in SIGNATURE_MODULES]
 )
 def test_rp_signature_module_with_keys(
-    module: str, tamper: str, reason: str, installer: InstallActions, client: FlaskClient,
-    app: Flask, sandbox: SandboxControl, caplog: pytest.LogCaptureFixture,
+    module: str,
+    tamper: str,
+    reason: str,
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
+    sandbox: SandboxControl,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """SEC-07/A.3: with a JWKS, a corrupted or foreign signature is refused."""
     with caplog.at_level(logging.WARNING, logger="gorgias_appkit"):
@@ -146,7 +152,11 @@ def test_rp_signature_module_with_keys(
     ("module", "tamper", "reason"), SIGNATURE_MODULES, ids=[m[0] for m in SIGNATURE_MODULES]
 )
 def test_rp_signature_module_without_keys_is_the_documented_fallback(
-    module: str, tamper: str, reason: str, installer: InstallActions, app: Flask,
+    module: str,
+    tamper: str,
+    reason: str,
+    installer: InstallActions,
+    app: Flask,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-07: with no JWKS anywhere, the signature cannot be checked; the claims still are."""
@@ -175,8 +185,11 @@ def test_refusal_log_lines_carry_no_token(
     """SEC-07/SEC-13: the refusal is logged as a reason code; the token itself is never logged."""
     with caplog.at_level(logging.DEBUG, logger="gorgias_appkit"):
         _install(installer, sandbox, "bad_signature", True)
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("gorgias_appkit.")
-             and not r.name.startswith("gorgias_appkit.sandbox")]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("gorgias_appkit.") and not r.name.startswith("gorgias_appkit.sandbox")
+    ]
     assert any("bad_signature" in line for line in lines)
     assert not any("eyJ" in line for line in lines)
 
@@ -192,19 +205,28 @@ def issuers() -> Iterator[Issuers]:
 
 @pytest.mark.parametrize(
     ("changes", "reason"),
-    [({"iss": "https://globex.gorgias.com"}, "bad_iss"), ({"sub": 43}, "refresh_sub_changed"),
-     ({"aud": "another-client"}, "bad_aud"), ({"azp": "another-client"}, "bad_azp")],
+    [
+        ({"iss": "https://globex.gorgias.com"}, "bad_iss"),
+        ({"sub": 43}, "refresh_sub_changed"),
+        ({"aud": "another-client"}, "bad_aud"),
+        ({"azp": "another-client"}, "bad_azp"),
+    ],
     ids=["invalid-issuer", "invalid-sub", "invalid-aud", "invalid-azp"],
 )
 def test_refreshed_id_token_must_match_the_installation(
     changes: dict[str, Any], reason: str, issuers: Issuers
 ) -> None:
-    """REL-08 (oidcc-client-refreshtoken-test-plan): a refreshed id_token with another iss/sub/aud/azp is refused."""
+    """REL-08 (OIDF refresh-token plan): a refreshed id_token with another iss/sub/aud/azp fails."""
     token = signed("acme", nonce=None, **changes)
     with pytest.raises(IdTokenError) as info:
         validate_refreshed_id_token(
-            token, issuer="https://acme.gorgias.com", client_id=CLIENT_ID, user_id="42",
-            now=datetime.now(UTC), leeway=120, jwks=issuers.cache,
+            token,
+            issuer="https://acme.gorgias.com",
+            client_id=CLIENT_ID,
+            user_id="42",
+            now=datetime.now(UTC),
+            leeway=120,
+            jwks=issuers.cache,
         )
     assert info.value.reason == reason
 
@@ -212,7 +234,12 @@ def test_refreshed_id_token_must_match_the_installation(
 def test_refreshed_id_token_for_the_same_user_passes(issuers: Issuers) -> None:
     """REL-08: the same iss, sub and aud (no nonce on refresh) is accepted."""
     claims = validate_refreshed_id_token(
-        signed("acme", nonce=None), issuer="https://acme.gorgias.com", client_id=CLIENT_ID,
-        user_id="42", now=datetime.now(UTC), leeway=120, jwks=issuers.cache,
+        signed("acme", nonce=None),
+        issuer="https://acme.gorgias.com",
+        client_id=CLIENT_ID,
+        user_id="42",
+        now=datetime.now(UTC),
+        leeway=120,
+        jwks=issuers.cache,
     )
     assert claims.sub == "42" and claims.signature_checked

@@ -1,4 +1,4 @@
-"""SEC-02: the client secret only goes to the validated account's endpoints; redirects never followed.
+"""SEC-02: the client secret only goes to the validated account's endpoints; no redirect followed.
 
 The kit's HTTP client here routes the sandbox to real HTTP and every other host to a recorder,
 so "no request reaches the second host" is observed. TLS verification is SEC-17's module.
@@ -25,6 +25,12 @@ from .support import kit_of
 from .support import start
 
 
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Where requests go does not depend on the database; one tier is enough."""
+    return sqlite_url
+
+
 def _install_to_callback(client: FlaskClient, account: str = "acme") -> dict[str, str]:
     return consent(start(client, account))
 
@@ -38,7 +44,10 @@ def _secret_went_elsewhere(network: Network) -> bool:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_token_endpoint_redirect_is_an_error_and_is_not_followed(
-    status: int, net_client: FlaskClient, net_app: Flask, network: Network,
+    status: int,
+    net_client: FlaskClient,
+    net_app: Flask,
+    network: Network,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-02: a token endpoint answering 3xx to evil gives a failure page; evil sees nothing."""
@@ -100,13 +109,30 @@ def test_revocation_redirect_is_not_followed_and_tokens_are_still_dropped(
     assert network.elsewhere.requests == [] and not _secret_went_elsewhere(network)
 
 
-@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/jwks.json"])
-def test_discovery_redirects_are_not_followed(
-    path: str, net_client: FlaskClient, network: Network, sandbox: SandboxControl
+def test_discovery_redirect_is_not_followed(
+    net_client: FlaskClient, network: Network, sandbox: SandboxControl
 ) -> None:
-    """SEC-02/SEC-08: discovery or JWKS redirecting elsewhere fails the install start, closed."""
+    """SEC-02/SEC-08: a discovery URL redirecting elsewhere is "no document"; nothing follows it."""
     sandbox.configure(publish_jwks=True)
-    sandbox.add_fault(path=path, mode="redirect", location=f"{EVIL}/jwks", count=-1)
+    sandbox.add_fault(
+        path="/.well-known/openid-configuration",
+        mode="redirect",
+        location=f"{EVIL}/discovery",
+        count=-1,
+    )
+    response = net_client.get("/oauth/install", query_string={"account": "acme"})
+    assert response.status_code == 302  # the documented fallback: claims checked, no JWKS
+    assert network.elsewhere.requests == []
+
+
+def test_jwks_redirect_is_not_followed_and_fails_closed(
+    net_client: FlaskClient, network: Network, sandbox: SandboxControl
+) -> None:
+    """SEC-02/SEC-08: discovery promised keys; a JWKS redirecting elsewhere stops the install."""
+    sandbox.configure(publish_jwks=True)
+    sandbox.add_fault(
+        path="/.well-known/jwks.json", mode="redirect", location=f"{EVIL}/jwks", count=-1
+    )
     response = net_client.get("/oauth/install", query_string={"account": "acme"})
     assert response.status_code == 502
     assert "Location" not in response.headers

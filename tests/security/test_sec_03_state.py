@@ -25,11 +25,23 @@ def token_requests(sandbox: SandboxControl, account: str = "acme") -> int:
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "empty", "unknown", "replayed", "foreign_browser", "cookie_deleted",
-             "cookie_of_another_install", "repeated"],
+    "case",
+    [
+        "missing",
+        "empty",
+        "unknown",
+        "replayed",
+        "foreign_browser",
+        "cookie_deleted",
+        "cookie_of_another_install",
+        "repeated",
+    ],
 )
 def test_bad_state_offers_a_restart_and_requests_no_token(
-    case: str, installer: InstallActions, client: FlaskClient, app: Flask,
+    case: str,
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-03: every bad state gives a restart page and the token endpoint is not called."""
@@ -72,9 +84,7 @@ def test_state_is_deleted_on_first_use_even_when_that_use_fails(
     assert token_requests(sandbox) == 0
 
 
-def test_state_older_than_its_ttl_is_refused(
-    sandbox: SandboxControl, sqlite_url: str
-) -> None:
+def test_state_older_than_its_ttl_is_refused(sandbox: SandboxControl, sqlite_url: str) -> None:
     """SEC-03: past the 10-minute TTL the state is refused before any token request."""
     clock = FakeClock()
     settings = KitSettings.from_mapping(kit_env(sandbox.base_url, sqlite_url))

@@ -57,7 +57,7 @@ def test_a_thousand_authorize_urls_use_s256_with_fresh_strong_verifiers(sqlite_u
 def test_swapped_verifiers_between_two_installs_give_invalid_grant(
     installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
-    """SEC-04: a code redeemed with another install's verifier is refused by the peer, generically."""
+    """SEC-04: a code redeemed with another install's verifier is refused, with a generic page."""
     first = installer.consent(installer.start("acme")).query
     second = installer.consent(installer.start("acme")).query
     swapped = {**first, "code": second["code"]}

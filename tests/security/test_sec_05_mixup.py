@@ -11,6 +11,28 @@ from gorgias_appkit.sandbox import SandboxControl
 from ..conftest import InstallActions
 
 
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """The mix-up checks run before any write; one database tier is enough."""
+    return sqlite_url
+
+
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """The mix-up checks run before any write: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
 def token_calls(sandbox: SandboxControl) -> dict[str, int]:
     return {a: sandbox.count(a, "oauth.token") for a in ("acme", "globex", "initech")}
 
@@ -36,7 +58,9 @@ def test_callback_iss_other_than_the_stored_issuer_is_refused_before_any_token_c
     """SEC-05: iss is compared by simple string equality; any other value stops the install."""
     acme = f"{sandbox.base_url}/acme"
     iss = ISS[variant].format(
-        acme=acme, upper=acme.upper(), https=acme.replace("http:", "https:"),
+        acme=acme,
+        upper=acme.upper(),
+        https=acme.replace("http:", "https:"),
         localhost=acme.replace("127.0.0.1", "localhost"),
     )
     callback = installer.consent(installer.start("acme"))
@@ -51,8 +75,12 @@ def test_extra_account_parameter_cannot_redirect_the_exchange(
 ) -> None:
     """SEC-05: ``&account=evil`` (or any other extra parameter) never picks the token endpoint."""
     callback = installer.consent(installer.start("acme"))
-    query = {**callback.query, "account": "globex", "token_endpoint": "https://evil.example/t",
-             "issuer": f"{sandbox.base_url}/globex"}
+    query = {
+        **callback.query,
+        "account": "globex",
+        "token_endpoint": "https://evil.example/t",
+        "issuer": f"{sandbox.base_url}/globex",
+    }
     assert installer.client.get("/oauth/callback", query_string=query).status_code == 303
     assert token_calls(sandbox) == {"acme": 1, "globex": 0, "initech": 0}
 

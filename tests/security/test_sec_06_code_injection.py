@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -12,13 +13,37 @@ from gorgias_appkit.sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from .support import consent
+from .support import decode_session
 from .support import query_of
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """The refusals happen before any write; one database tier is enough."""
+    return sqlite_url
+
+
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """The refusals happen before any write: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
 
 
 def _nothing_bound(app: Flask, client: FlaskClient, sandbox: SandboxControl) -> None:
     assert app.extensions["gorgias_appkit"].installation("acme") is None
     assert sandbox.count("acme", "api.GET /api/account") == 0
-    assert client.get("/accounts/acme").status_code == 403  # the victim's session got nothing
+    session = client.get_cookie("session")  # the victim's session got nothing
+    assert session is None or "acme" not in decode_session(session.value).get("accounts", [])
 
 
 def test_attackers_code_in_the_victims_callback_fails_pkce(

@@ -28,6 +28,28 @@ from .idp import signed
 
 
 @pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Key handling does not depend on the database; one tier is enough."""
+    return sqlite_url
+
+
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """Key handling does not depend on the reference app: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
+@pytest.fixture
 def issuers() -> Iterator[Issuers]:
     fake = Issuers()
     fake.publish("acme")
@@ -38,8 +60,13 @@ def issuers() -> Iterator[Issuers]:
 
 def check(issuers: Issuers, token: str, account: str = "acme") -> Any:
     return validate_id_token(
-        token, issuer=f"https://{account}.gorgias.com", client_id=CLIENT_ID, nonce="nonce-1",
-        now=datetime.now(UTC), leeway=120, jwks=issuers.cache,
+        token,
+        issuer=f"https://{account}.gorgias.com",
+        client_id=CLIENT_ID,
+        nonce="nonce-1",
+        now=datetime.now(UTC),
+        leeway=120,
+        jwks=issuers.cache,
     )
 
 
@@ -111,9 +138,7 @@ def test_no_kid_with_several_keys_tries_each(issuers: Issuers) -> None:
         ({"jwks_uri": None}, "bad_jwks_uri"),
     ],
 )
-def test_dishonest_discovery_is_refused(
-    doc: dict[str, Any], reason: str, issuers: Issuers
-) -> None:
+def test_dishonest_discovery_is_refused(doc: dict[str, Any], reason: str, issuers: Issuers) -> None:
     """SEC-08: discovery naming another issuer, or keys off the issuer's URL, is refused."""
     issuers.docs["acme"] = doc
     with pytest.raises(IdTokenError) as info:
@@ -122,12 +147,21 @@ def test_dishonest_discovery_is_refused(
     assert not any(k.startswith("elsewhere:") for k in issuers.hits)
 
 
-@pytest.mark.parametrize("status", [500, 503, 302, 401])
-def test_unavailable_discovery_fails_closed(status: int, issuers: Issuers) -> None:
-    """SEC-08/REL-13: discovery errors fail the login closed (no fallback to unsigned checks)."""
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_failing_discovery_fails_closed(status: int, issuers: Issuers) -> None:
+    """SEC-08/REL-13: a failing discovery server fails the login closed (no unsigned fallback)."""
     issuers.status["acme"] = status
     with pytest.raises(TokenEndpointError):
         check(issuers, signed("acme"))
+
+
+@pytest.mark.parametrize("status", [404, 410, 302, 401, 200])
+def test_no_discovery_document_means_the_documented_fallback(status: int, issuers: Issuers) -> None:
+    """SEC-08: a 404, a login redirect or a non-JSON page is "no discovery": claims-only checks."""
+    issuers.status["acme"] = status  # the mock answers {} (200) or an empty body
+    assert check(issuers, signed("acme")).signature_checked is False
+    with pytest.raises(IdTokenError):
+        check(issuers, signed("acme", iss="https://evil.example"))
 
 
 def test_jwks_without_usable_rsa_key_is_refused(issuers: Issuers) -> None:

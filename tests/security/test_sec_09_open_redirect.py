@@ -19,14 +19,57 @@ from .support import kit_of
 from .support import query_of
 from .support import start
 
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """Redirect targets do not depend on the database; one tier is enough."""
+    return sqlite_url
+
+
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """Redirect targets do not depend on the reference app: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
 HOSTILE_NEXT = [
-    "https://evil.com", "//evil.com", "/\\evil.com", "\\\\evil.com", "%2F%2Fevil.com",
-    "/%2F%2Fevil.com", "https:evil.com", "javascript:alert(1)", "/ok%0d%0aSet-Cookie:x",
-    "/ok\r\nSet-Cookie: x=1", "///evil.com", "/.//evil.com", "/./evil", "/../evil",
-    "http://127.0.0.1:8000/accounts/acme", "/accounts/acme?next=https://evil.com",
-    "/accounts/acme#@evil.com", "data:text/html,<script>alert(1)</script>", " /accounts/acme",
-    "/oauth/install?account=globex", "/oauth/callback", "/accounts/acme/disconnect",
-    "/\u2215evil.com", "/%09/evil.com", "//%5Cevil.com", "/" + "a" * 300, "",
+    "https://evil.com",
+    "//evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "%2F%2Fevil.com",
+    "/%2F%2Fevil.com",
+    "https:evil.com",
+    "javascript:alert(1)",
+    "/ok%0d%0aSet-Cookie:x",
+    "/ok\r\nSet-Cookie: x=1",
+    "///evil.com",
+    "/.//evil.com",
+    "/./evil",
+    "/../evil",
+    "http://127.0.0.1:8000/accounts/acme",
+    "/accounts/acme?next=https://evil.com",
+    "/accounts/acme#@evil.com",
+    "data:text/html,<script>alert(1)</script>",
+    " /accounts/acme",
+    "/oauth/install?account=globex",
+    "/oauth/callback",
+    "/accounts/acme/disconnect",
+    "/\u2215evil.com",
+    "/%09/evil.com",
+    "//%5Cevil.com",
+    "/" + "a" * 300,
+    "",
 ]
 
 
@@ -86,8 +129,11 @@ def test_spoofed_forwarded_host_behind_a_trusted_proxy(
         )
         authorize = response.headers["Location"]
         assert query_of(authorize)["redirect_uri"] == f"{APP_URL}/oauth/callback"
-        callback = client.get("/oauth/callback", query_string=consent(authorize),
-                              headers={"X-Forwarded-Host": "evil.com"})
+        callback = client.get(
+            "/oauth/callback",
+            query_string=consent(authorize),
+            headers={"X-Forwarded-Host": "evil.com"},
+        )
         assert callback.status_code == 303
         assert "evil" not in callback.headers["Location"]
     finally:

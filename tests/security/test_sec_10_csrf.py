@@ -8,6 +8,7 @@ unit of it checked here is that every cookie the app sets is ``Lax``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,9 +16,12 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
 from gorgias_appkit.sandbox import SandboxControl
+from gorgias_appkit.web import csrf_exempt
 
 from ..conftest import APP_URL
 from ..conftest import InstallActions
+from ..conftest import kit_env
+from .support import build_app
 from .support import kit_of
 from .support import set_cookies
 
@@ -52,9 +56,14 @@ def test_every_state_changing_route_refuses_a_request_without_token(
     assert "POST /accounts/<account>/disconnect" in checked
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "wrong", "other_session", "cross_origin"])
+@pytest.mark.parametrize(
+    "case", ["missing", "empty", "wrong", "other_session", "cross_origin", "cross_site_fetch"]
+)
 def test_disconnect_without_a_valid_token_changes_nothing(
-    case: str, installer: InstallActions, client: FlaskClient, app: Flask,
+    case: str,
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-10: a cross-site POST to disconnect gets 403 and the installation stays active."""
@@ -77,6 +86,8 @@ def test_disconnect_without_a_valid_token_changes_nothing(
         installer_b.http.close()
     elif case == "cross_origin":
         headers = {"Origin": "https://evil.example"}
+    elif case == "cross_site_fetch":
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": "null"}
     response = client.post("/accounts/acme/disconnect", data=form, headers=headers)
     assert response.status_code == 403
     assert "This form has expired" in response.get_data(as_text=True)
@@ -84,14 +95,18 @@ def test_disconnect_without_a_valid_token_changes_nothing(
     assert sandbox.count("acme", "oauth.revoke") == 0
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": APP_URL}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"}, {}],
+    ids=["same-origin", "origin-null-under-no-referrer", "no-origin"],
+)
 def test_disconnect_with_the_token_works(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    headers: dict[str, str], installer: InstallActions, client: FlaskClient, app: Flask
 ) -> None:
-    """SEC-10: the same-origin form with its token disconnects (the control case)."""
+    """SEC-10: the same-origin form with its token disconnects (Chromium sends Origin: null)."""
     installer.install("acme")
     response = client.post(
-        "/accounts/acme/disconnect", data={"csrf_token": _token(client)},
-        headers={"Origin": APP_URL},
+        "/accounts/acme/disconnect", data={"csrf_token": _token(client)}, headers=headers
     )
     assert response.status_code == 200
     assert kit_of(app).installation("acme").status is InstallStatus.UNINSTALLED
@@ -116,3 +131,18 @@ def test_every_cookie_is_samesite_lax(installer: InstallActions, client: FlaskCl
     cookies = set_cookies(responses)
     assert len(cookies) >= 2
     assert all("SameSite=Lax" in c for c in cookies), cookies
+
+
+def test_a_partner_post_route_is_protected_unless_marked_exempt(
+    sandbox: SandboxControl, sqlite_url: str, tmp_path: Path
+) -> None:
+    """SEC-10: the check covers the partner's own routes too; csrf_exempt is an explicit opt-out."""
+    app = build_app(kit_env(sandbox.base_url, sqlite_url), tmp_path)
+    app.add_url_rule("/settings", "settings", lambda: "saved", methods=["POST"])
+    app.add_url_rule("/hook", "hook", csrf_exempt(lambda: "ok"), methods=["POST"])
+    try:
+        client = app.test_client()
+        assert client.post("/settings", data={"x": "1"}).status_code == 403
+        assert client.post("/hook", data={"x": "1"}).status_code == 200
+    finally:
+        kit_of(app).close()

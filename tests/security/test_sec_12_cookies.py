@@ -37,8 +37,13 @@ def database_url(sqlite_url: str) -> str:
 def https_app(sandbox: SandboxControl, sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The reference app served at an https URL (a client registered for it in the sandbox)."""
     sandbox.register_client(HTTPS_CLIENT, HTTPS_SECRET, [f"{HTTPS}/oauth/callback"])
-    env = kit_env(sandbox.base_url, sqlite_url, GORGIAS_CLIENT_ID=HTTPS_CLIENT,
-                  GORGIAS_CLIENT_SECRET=HTTPS_SECRET, GORGIAS_APP_URL=HTTPS)
+    env = kit_env(
+        sandbox.base_url,
+        sqlite_url,
+        GORGIAS_CLIENT_ID=HTTPS_CLIENT,
+        GORGIAS_CLIENT_SECRET=HTTPS_SECRET,
+        GORGIAS_APP_URL=HTTPS,
+    )
     app = create_app({**env, "TESTING": True})
     yield app
     kit_of(app).close()
@@ -53,14 +58,17 @@ def _browse(client: FlaskClient, base_url: str) -> list[Any]:
     seen.append(client.get("/accounts/acme", base_url=base_url))
     token = re.search(r'name="csrf_token" value="([^"]+)"', seen[-1].get_data(as_text=True))
     assert token is not None
-    seen.append(client.post("/accounts/acme/disconnect", data={"csrf_token": token.group(1)},
-                            base_url=base_url))
+    seen.append(
+        client.post(
+            "/accounts/acme/disconnect", data={"csrf_token": token.group(1)}, base_url=base_url
+        )
+    )
     assert seen[-1].status_code == 200
     return seen
 
 
 def test_https_app_sets_only_host_prefixed_secure_cookies(https_app: Flask) -> None:
-    """SEC-12: over https every cookie is __Host-, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain."""
+    """SEC-12: over https every cookie is __Host-, Secure, HttpOnly, Lax, Path=/, no Domain."""
     cookies = set_cookies(_browse(https_app.test_client(), HTTPS))
     assert {c.split("=", 1)[0] for c in cookies} == {"__Host-gorgias_install", "__Host-session"}
     for cookie in cookies:
@@ -82,9 +90,7 @@ def test_loopback_http_app_still_sets_httponly_lax_host_only_cookies(
         assert not any(a.lower().startswith("domain=") for a in attributes), cookie
 
 
-def test_session_cookie_holds_no_token_or_secret(
-    https_app: Flask, sandbox: SandboxControl
-) -> None:
+def test_session_cookie_holds_no_token_or_secret(https_app: Flask, sandbox: SandboxControl) -> None:
     """SEC-12: decode the (signed, not encrypted) session after an install: no token inside."""
     client = https_app.test_client()
     authorize = client.get("/oauth/install?account=acme", base_url=HTTPS).headers["Location"]
@@ -95,8 +101,14 @@ def test_session_cookie_holds_no_token_or_secret(
     assert cookie is not None
     text = json.dumps(decode_session(cookie.value))
     grant = sandbox.grants("acme")[0]
-    values = [grant["current_refresh_token"], *(t["token"] for t in grant["access_tokens"]),
-              query["code"], query["state"], HTTPS_SECRET, CLIENT_SECRET]
+    values = [
+        grant["current_refresh_token"],
+        *(t["token"] for t in grant["access_tokens"]),
+        query["code"],
+        query["state"],
+        HTTPS_SECRET,
+        CLIENT_SECRET,
+    ]
     assert all(v and v not in text for v in values)
     assert set(decode_session(cookie.value)) <= {"accounts", "csrf", "_flashes"}
 

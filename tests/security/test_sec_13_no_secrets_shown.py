@@ -40,6 +40,22 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """What is shown comes from the kit's own pages: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -67,8 +83,12 @@ def test_failure_pages_never_echo_the_code_or_state(
 ) -> None:
     """SEC-13: a failed exchange's page shows an error code, not the code, state or secret."""
     callback = installer.consent(installer.start("acme"))
-    sandbox.add_fault(path="/oauth/token", mode="status", status=400,
-                      body={"error": "invalid_grant", "error_description": "bad code"})
+    sandbox.add_fault(
+        path="/oauth/token",
+        mode="status",
+        status=400,
+        body={"error": "invalid_grant", "error_description": "bad code"},
+    )
     response = installer.finish(callback)
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "invalid_grant" in html
@@ -86,8 +106,16 @@ def test_reprs_and_errors_mask_every_secret(installer: InstallActions, app: Flas
     assert installation.tokens.refresh_token is not None
     secrets_.append(installation.tokens.refresh_token.reveal())
     shown = " ".join(
-        repr(x) + str(x) for x in (kit, kit.settings, installation, installation.tokens,
-                                   kit.oauth, kit.store, kit.store.keyring)
+        repr(x) + str(x)
+        for x in (
+            kit,
+            kit.settings,
+            installation,
+            installation.tokens,
+            kit.oauth,
+            kit.store,
+            kit.store.keyring,
+        )
     )
     for value in secrets_:
         assert value not in shown
@@ -106,8 +134,12 @@ def test_oauth_error_bodies_are_reduced_to_a_code() -> None:
 
 def test_json_forms_are_masked(app: Flask) -> None:
     """SEC-13: ``jsonify`` (Flask's provider) and ``json.dumps(default=json_default)`` mask."""
-    tokens = TokenSet(access_token=Secret("at-json-123"), refresh_token=Secret("rt-json-456"),
-                      expires_at=datetime.now(UTC), scopes=())
+    tokens = TokenSet(
+        access_token=Secret("at-json-123"),
+        refresh_token=Secret("rt-json-456"),
+        expires_at=datetime.now(UTC),
+        scopes=(),
+    )
     with app.test_request_context():
         body = jsonify(token=tokens.access_token, nested=[{"rt": tokens.refresh_token}])
         assert "at-json-123" not in body.get_data(as_text=True)
@@ -124,8 +156,12 @@ def test_formatter_and_scrubber_keep_tokens_and_line_breaks_out(
     scrubber = SecretScrubber()
     scrubber.register(CLIENT_SECRET)
     record = logging.LogRecord(
-        "gorgias_appkit.test", logging.INFO, __file__, 1,
-        "POST body code=c0de-123&client_secret=%s account=%s", (CLIENT_SECRET, "acme\r\nfake"),
+        "gorgias_appkit.test",
+        logging.INFO,
+        __file__,
+        1,
+        "POST body code=c0de-123&client_secret=%s account=%s",
+        (CLIENT_SECRET, "acme\r\nfake"),
         None,
     )
     scrubber.filter(record)

@@ -33,7 +33,9 @@ from .support import kit_of
 def _rows(kit: Kit) -> dict[str, dict[str, str]]:
     with kit.engine.connect() as conn:
         rows = conn.execute(select(installations)).mappings().all()
-    return {r["account"]: {"access": r["access_token"], "refresh": r["refresh_token"]} for r in rows}
+    return {
+        r["account"]: {"access": r["access_token"], "refresh": r["refresh_token"]} for r in rows
+    }
 
 
 def test_database_holds_no_plaintext_token(
@@ -57,7 +59,10 @@ def test_database_holds_no_plaintext_token(
 
 @pytest.mark.parametrize("column", ["access_token", "refresh_token", "both"])
 def test_ciphertext_copied_from_another_account_is_refused_and_flagged(
-    column: str, installer: InstallActions, client: FlaskClient, app: Flask,
+    column: str,
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-14: globex's ciphertext in acme's row does not open; acme is flagged, never used."""
@@ -68,8 +73,10 @@ def test_ciphertext_copied_from_another_account_is_refused_and_flagged(
     moved = {
         "access_token": {"access_token": rows["globex"]["access"]},
         "refresh_token": {"refresh_token": rows["globex"]["refresh"]},
-        "both": {"access_token": rows["globex"]["access"],
-                 "refresh_token": rows["globex"]["refresh"]},
+        "both": {
+            "access_token": rows["globex"]["access"],
+            "refresh_token": rows["globex"]["refresh"],
+        },
     }[column]
     with kit.engine.begin() as conn:
         conn.execute(update(installations).where(installations.c.account == "acme").values(moved))
@@ -91,7 +98,9 @@ def test_ciphertext_copied_from_another_account_is_refused_and_flagged(
 
 
 def test_rotation_reseals_every_row_and_old_rows_read_meanwhile(
-    installer: InstallActions, app_config: dict[str, str], tmp_path: Path,
+    installer: InstallActions,
+    app_config: dict[str, str],
+    tmp_path: Path,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-14: with a new key first, old rows still read; rotate moves every row to the new kid."""
@@ -106,8 +115,9 @@ def test_rotation_reseals_every_row_and_old_rows_read_meanwhile(
     kit_of(app).close()
 
     new_key = generate_key()
-    settings = KitSettings.from_mapping({**app_config, "GORGIAS_ENCRYPTION_KEYS":
-                                         f"{new_key},{old_key}"})
+    settings = KitSettings.from_mapping(
+        {**app_config, "GORGIAS_ENCRYPTION_KEYS": f"{new_key},{old_key}"}
+    )
     kit = Kit(settings)
     try:
         assert kit.installation("acme").tokens == before["acme"]  # type: ignore[union-attr]
@@ -162,8 +172,10 @@ def test_keys_rotate_command(
     """SEC-14: ``gorgias-appkit keys rotate`` reports, rotates, and a dry run changes nothing."""
     installer.install("acme")
     kit_of(app).close()
-    env = {**app_config,
-           "GORGIAS_ENCRYPTION_KEYS": f"{generate_key()},{app_config['GORGIAS_ENCRYPTION_KEYS']}"}
+    env = {
+        **app_config,
+        "GORGIAS_ENCRYPTION_KEYS": f"{generate_key()},{app_config['GORGIAS_ENCRYPTION_KEYS']}",
+    }
     runner = CliRunner()
     dry = runner.invoke(main, ["keys", "rotate", "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
@@ -210,8 +222,9 @@ def test_development_mode_generates_a_key_instead(
 ) -> None:
     """SEC-14: only development mode may generate a key (kept in the instance folder, 0600)."""
     monkeypatch.setenv("GORGIAS_INSTANCE_PATH", str(tmp_path / "instance"))
-    env = kit_env(sandbox.base_url, sqlite_url, GORGIAS_ENCRYPTION_KEYS="",
-                  GORGIAS_MODE="development")
+    env = kit_env(
+        sandbox.base_url, sqlite_url, GORGIAS_ENCRYPTION_KEYS="", GORGIAS_MODE="development"
+    )
     app = create_app({**env, "TESTING": True})
     kit_of(app).close()
     key_file = tmp_path / "instance" / "dev-gorgias_encryption_keys.txt"

@@ -29,6 +29,22 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """Token handling does not depend on the reference app: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
 BAD_BODIES = [
     {"access_token": "at-123", "token_type": "mac", "mac_key": "k"},
     {"access_token": "at-123", "token_type": "MAC"},
@@ -66,7 +82,7 @@ def test_unusable_token_responses_are_refused_and_nothing_is_stored(
 
 @pytest.mark.parametrize("token_type", ["Bearer", "bearer", "BEARER", "bEaReR"])
 def test_bearer_type_is_case_insensitive(token_type: str) -> None:
-    """SEC-15: the Bearer type is matched case-insensitively (RFC 6749 §5.1) and stored as Bearer."""
+    """SEC-15: the Bearer type is matched case-insensitively (RFC 6749 §5.1), stored as Bearer."""
     body = {"access_token": "at-123", "token_type": token_type, "expires_in": 60}
     parsed = parse_token_response(body, sent_at=datetime.now(UTC), default_lifetime=86400)
     assert parsed.tokens.token_type == "Bearer" and parsed.tokens.access_token.reveal() == "at-123"

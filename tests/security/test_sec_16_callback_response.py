@@ -20,6 +20,22 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+@pytest.fixture
+def installer(shared_installer: InstallActions) -> InstallActions:
+    """The callback's response is the kit's own: a fresh browser on one kit-only app."""
+    return shared_installer
+
+
+@pytest.fixture
+def client(installer: InstallActions) -> FlaskClient:
+    return installer.client
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    return shared_app
+
+
 def test_callback_is_a_clean_303_with_no_referrer_and_no_store(
     installer: InstallActions, sandbox: SandboxControl
 ) -> None:
@@ -38,9 +54,7 @@ def test_callback_is_a_clean_303_with_no_referrer_and_no_store(
     assert callback.query["code"] not in body and callback.query["state"] not in body
 
 
-def test_every_oauth_response_is_no_store(
-    installer: InstallActions, client: FlaskClient
-) -> None:
+def test_every_oauth_response_is_no_store(installer: InstallActions, client: FlaskClient) -> None:
     """SEC-16: install form, install redirect, callback failures: none may be cached."""
     responses = [
         client.get("/oauth/install"),
@@ -55,9 +69,7 @@ def test_every_oauth_response_is_no_store(
         assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_pages_load_no_third_party_content(
-    installer: InstallActions, client: FlaskClient
-) -> None:
+def test_pages_load_no_third_party_content(installer: InstallActions, client: FlaskClient) -> None:
     """SEC-16: every page of the flow loads only same-origin resources (and says no-referrer)."""
     installer.install("acme")
     pages = [
@@ -76,11 +88,19 @@ def test_pages_load_no_third_party_content(
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Sec-Purpose": "prefetch"}, {"Sec-Purpose": "prefetch;prerender"}, {"Purpose": "prefetch"},
-     {"X-Purpose": "preview"}, {"X-Moz": "prefetch"}],
+    [
+        {"Sec-Purpose": "prefetch"},
+        {"Sec-Purpose": "prefetch;prerender"},
+        {"Purpose": "prefetch"},
+        {"X-Purpose": "preview"},
+        {"X-Moz": "prefetch"},
+    ],
 )
 def test_prefetch_does_not_consume_the_state_or_the_code(
-    headers: dict[str, str], installer: InstallActions, client: FlaskClient, app: Flask,
+    headers: dict[str, str],
+    installer: InstallActions,
+    client: FlaskClient,
+    app: Flask,
     sandbox: SandboxControl,
 ) -> None:
     """SEC-16: a prefetch of the callback gets a no-store 503; the real visit still installs."""

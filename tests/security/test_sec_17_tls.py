@@ -36,10 +36,16 @@ BASE = kit_env("https://x.invalid", "sqlite://")
 @pytest.mark.parametrize(
     "template",
     [
-        "http://{account}.gorgias.com", "http://acme.example/{account}",
-        "http://localhost.evil.com/{account}", "http://127.0.0.1.nip.io/{account}",
-        "http://0.0.0.0:8800/{account}", "http://10.0.0.5/{account}", "http://127.1/{account}",
-        "ftp://{account}.gorgias.com", "ws://{account}.gorgias.com", "{account}.gorgias.com",
+        "http://{account}.gorgias.com",
+        "http://acme.example/{account}",
+        "http://localhost.evil.com/{account}",
+        "http://127.0.0.1.nip.io/{account}",
+        "http://0.0.0.0:8800/{account}",
+        "http://10.0.0.5/{account}",
+        "http://127.1/{account}",
+        "ftp://{account}.gorgias.com",
+        "ws://{account}.gorgias.com",
+        "{account}.gorgias.com",
     ],
 )
 def test_non_tls_templates_are_refused_at_start_up(template: str) -> None:
@@ -61,8 +67,12 @@ def test_non_tls_app_urls_are_refused_at_start_up(app_url: str) -> None:
 
 @pytest.mark.parametrize(
     "template",
-    ["https://{account}.gorgias.com", "http://127.0.0.1:8800/{account}",
-     "http://localhost:8800/{account}", "http://[::1]:8800/{account}"],
+    [
+        "https://{account}.gorgias.com",
+        "http://127.0.0.1:8800/{account}",
+        "http://localhost:8800/{account}",
+        "http://[::1]:8800/{account}",
+    ],
 )
 def test_https_and_loopback_templates_are_accepted(template: str) -> None:
     """SEC-17: https anywhere, plain http only on this machine (the sandbox)."""
@@ -77,17 +87,27 @@ def untrusted_https(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     served: list[str] = []

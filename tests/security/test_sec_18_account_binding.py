@@ -28,8 +28,9 @@ def test_api_account_naming_another_account_is_refused(
 ) -> None:
     """SEC-18: ``GET /api/account`` must name the started account, or nothing is stored."""
     callback = installer.consent(installer.start("acme"))
-    sandbox.add_fault(path="/api/account", mode="status", status=200,
-                      body={"domain": "globex", "name": "Globex"})
+    sandbox.add_fault(
+        path="/api/account", mode="status", status=200, body={"domain": "globex", "name": "Globex"}
+    )
     response = installer.finish(callback)
     assert response.status_code == 400
     assert "account_mismatch" in response.get_data(as_text=True)
@@ -67,9 +68,7 @@ def test_two_concurrent_installs_in_one_browser_keep_their_own_tokens(
     assert client.get("/accounts/globex").status_code == 200
 
 
-def test_reinstall_replaces_only_that_accounts_row(
-    installer: InstallActions, app: Flask
-) -> None:
+def test_reinstall_replaces_only_that_accounts_row(installer: InstallActions, app: Flask) -> None:
     """SEC-18: reinstalling acme rewrites acme's row atomically and leaves globex untouched."""
     installer.install("acme")
     installer.install("globex")

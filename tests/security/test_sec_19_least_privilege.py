@@ -29,7 +29,9 @@ def database_url(sqlite_url: str) -> str:
 
 
 def test_without_offline_there_is_no_refresh_token_and_the_install_warns(
-    app_config: dict[str, str], sandbox: SandboxControl, tmp_path: Path,
+    app_config: dict[str, str],
+    sandbox: SandboxControl,
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """SEC-19: omit offline: the peer issues no refresh token; the merchant and the log are told."""
@@ -67,8 +69,9 @@ def test_default_scopes_are_granular_and_include_offline(
 def test_write_all_is_refused_at_start_up(scopes: str) -> None:
     """SEC-19: the retiring catch-all scope cannot be configured."""
     with pytest.raises(ConfigError) as info:
-        KitSettings.from_mapping({**kit_env("https://x.invalid", "sqlite://"),
-                                  "GORGIAS_SCOPES": scopes})
+        KitSettings.from_mapping(
+            {**kit_env("https://x.invalid", "sqlite://"), "GORGIAS_SCOPES": scopes}
+        )
     assert "write:all" in str(info.value)
 
 

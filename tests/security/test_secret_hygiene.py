@@ -1,4 +1,4 @@
-"""SEC-13/SEC-14 end to end: after a full life cycle at DEBUG, no secret is anywhere it shouldn't be.
+"""SEC-13/SEC-14 end to end: after a whole life cycle at DEBUG, no secret is where it shouldn't be.
 
 One run: install, a refresh (tokens rotate), a failing refresh (the token endpoint answers 500),
 failure pages (bad state, declined consent, a failed exchange), and a disconnect, all with every
@@ -45,8 +45,12 @@ def test_no_secret_in_logs_pages_or_database(
     sandbox.configure(rotate_refresh_tokens=True, access_token_ttl=120, id_token_on_refresh=True)
     network = Network(sandbox.base_url)
     db = tmp_path / "kit.sqlite3"
-    app = build_app(kit_env(sandbox.base_url, f"sqlite:///{db}"), tmp_path,
-                    http=network.client, clock=FakeClock())
+    app = build_app(
+        kit_env(sandbox.base_url, f"sqlite:///{db}"),
+        tmp_path,
+        http=network.client,
+        clock=FakeClock(),
+    )
     kit = kit_of(app)
     client = app.test_client()
     pages: list[str] = []
@@ -73,8 +77,12 @@ def test_no_secret_in_logs_pages_or_database(
         assert _callback(client, {**acme, "code": "x"}, pages) == 400  # replayed state
     initech = browse("initech")
     with debug():
-        sandbox.add_fault(path="/oauth/token", mode="status", status=400,
-                          body={"error": "invalid_grant", "error_description": initech["code"]})
+        sandbox.add_fault(
+            path="/oauth/token",
+            mode="status",
+            status=400,
+            body={"error": "invalid_grant", "error_description": initech["code"]},
+        )
         assert _callback(client, initech, pages) == 400  # the peer echoes the code back
         token = decode_session(client.get_cookie("session").value)["csrf"]  # type: ignore[union-attr]
         response = client.post("/accounts/acme/disconnect", data={"csrf_token": token})

@@ -26,7 +26,7 @@ HOSTILE_ACCOUNTS = [
     "acme\r\nX-A: 1",
     "acme%00",
     "acme\x00",
-    "\u0430cme",  # Cyrillic а
+    "\u0430cme",  # Cyrillic a (U+0430)
     "127.0.0.1",
     "acme/../evil",
     "acme\\evil",
@@ -53,7 +53,13 @@ def test_parse_account_rejects_non_strings(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("acme", "acme"), ("ACME", "acme"), ("a", "a"), ("my-shop-2", "my-shop-2"), ("a" * 63, "a" * 63)],
+    [
+        ("acme", "acme"),
+        ("ACME", "acme"),
+        ("a", "a"),
+        ("my-shop-2", "my-shop-2"),
+        ("a" * 63, "a" * 63),
+    ],
 )
 def test_parse_account_accepts_labels_and_folds_case(value: str, expected: str) -> None:
     """Valid DNS labels pass; ASCII upper case is folded (DNS is case-insensitive)."""

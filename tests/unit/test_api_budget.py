@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from gorgias_appkit import ConfigError
+from gorgias_appkit import KitSettings
 from gorgias_appkit import RateLimited
 from gorgias_appkit.api.bucket import Take
 from gorgias_appkit.api.bucket import TakeRequest
@@ -17,6 +19,7 @@ from gorgias_appkit.api.bucket import parse_call_limit
 from gorgias_appkit.api.budget import MemoryBucketStore
 from gorgias_appkit.api.budget import RateBudget
 from gorgias_appkit.metrics import Metrics
+from gorgias_appkit.store.crypto import generate_key
 
 
 class FakeClock:
@@ -47,8 +50,14 @@ class CountingStore(MemoryBucketStore):
 
 
 def request(now: float, want: int = 1, **changes: object) -> TakeRequest:
-    values: dict[str, object] = {"now": now, "want": want, "reserve": 0.0, "margin": 2,
-                                 "capacity": 80, "window": 20.0}
+    values: dict[str, object] = {
+        "now": now,
+        "want": want,
+        "reserve": 0.0,
+        "margin": 2,
+        "capacity": 80,
+        "window": 20.0,
+    }
     return TakeRequest(**{**values, **changes})  # type: ignore[arg-type]
 
 
@@ -89,8 +98,15 @@ def test_a_different_denominator_is_adopted_and_clocks_never_run_backwards() -> 
 
 @pytest.mark.parametrize(
     ("value", "parsed"),
-    [("10/80", (10, 80)), (" 80/80 ", (80, 80)), ("", None), (None, None), ("x/80", None),
-     ("10", None), ("5/0", None)],
+    [
+        ("10/80", (10, 80)),
+        (" 80/80 ", (80, 80)),
+        ("", None),
+        (None, None),
+        ("x/80", None),
+        ("10", None),
+        ("5/0", None),
+    ],
 )
 def test_the_call_limit_header_is_parsed_defensively(
     value: str | None, parsed: tuple[int, int] | None
@@ -124,8 +140,14 @@ def test_a_deadline_that_cannot_be_met_raises_without_sleeping() -> None:
 def test_waiting_is_counted_and_background_keeps_out_of_the_interactive_share() -> None:
     """Background stops at 75 % of the bucket, waits visibly; interactive still gets in."""
     metrics, clock = Metrics(), FakeClock()
-    budget = RateBudget(MemoryBucketStore(), clock=clock, capacity=80, window=20.0,
-                        interactive_share=0.25, metrics=metrics)
+    budget = RateBudget(
+        MemoryBucketStore(),
+        clock=clock,
+        capacity=80,
+        window=20.0,
+        interactive_share=0.25,
+        metrics=metrics,
+    )
     for _ in range(58):
         budget.acquire("acme", priority="background")
     assert clock.slept == []
@@ -144,3 +166,33 @@ def test_a_429_fills_the_bucket_and_drops_leases() -> None:
     budget.acquire("acme")
     budget.observe("acme", header="80/80", sent_at=clock.now().timestamp(), status=429)
     assert budget.acquire("acme") == pytest.approx(0.75, abs=0.03)
+
+
+def test_rate_settings_are_parsed_and_checked_together() -> None:
+    """GORGIAS_RATE_* and GORGIAS_REDIS_URL have defaults; bad values are all listed at once."""
+    base = {
+        "GORGIAS_CLIENT_ID": "client",
+        "GORGIAS_CLIENT_SECRET": "secret",
+        "GORGIAS_APP_URL": "https://app.example.com",
+        "GORGIAS_DATABASE_URL": "sqlite://",
+        "GORGIAS_ENCRYPTION_KEYS": generate_key(),
+    }
+    settings = KitSettings.from_mapping(base)
+    assert (settings.rate_limit, settings.rate_window, settings.rate_margin) == (80, 20.0, 2)
+    assert settings.redis_url is None and settings.rate_interactive_share == 0.25
+    tuned = KitSettings.from_mapping(
+        {**base, "GORGIAS_RATE_WINDOW": "10", "GORGIAS_REDIS_URL": "redis://:pw@cache:6379/0"}
+    )
+    assert tuned.rate_window == 10.0 and "pw" not in repr(tuned)
+    with pytest.raises(ConfigError) as info:
+        KitSettings.from_mapping(
+            {
+                **base,
+                "GORGIAS_RATE_LIMIT": "1",
+                "GORGIAS_RATE_INTERACTIVE_SHARE": "0.95",
+                "GORGIAS_REDIS_URL": "http://cache",
+            }
+        )
+    text = str(info.value)
+    for name in ("GORGIAS_RATE_LIMIT", "GORGIAS_RATE_INTERACTIVE_SHARE", "GORGIAS_REDIS_URL"):
+        assert name in text

@@ -32,8 +32,13 @@ def test_every_problem_is_listed_in_one_error() -> None:
     with pytest.raises(ConfigError) as info:
         KitSettings.from_mapping({})
     text = str(info.value)
-    for name in ("GORGIAS_CLIENT_ID", "GORGIAS_CLIENT_SECRET", "GORGIAS_APP_URL",
-                 "GORGIAS_ENCRYPTION_KEYS", "GORGIAS_DATABASE_URL"):
+    for name in (
+        "GORGIAS_CLIENT_ID",
+        "GORGIAS_CLIENT_SECRET",
+        "GORGIAS_APP_URL",
+        "GORGIAS_ENCRYPTION_KEYS",
+        "GORGIAS_DATABASE_URL",
+    ):
         assert name in text
     assert len(info.value.problems) >= 5
 

@@ -159,13 +159,18 @@ class RateBudget:
             if deadline is not None and now + wait > deadline:
                 raise RateLimited(
                     f"no rate budget before the deadline (next slot in {wait:.2f}s)",
-                    account=account, retry_after=wait,
+                    account=account,
+                    retry_after=wait,
                 )
             if not waited:
                 self.metrics.inc("gorgias_rate_waits_total", account=account)
             log.debug(
                 "waiting %.3fs for rate budget (%s, level %.1f/%d)",
-                wait, priority, take.level, take.capacity, extra={"account": account},
+                wait,
+                priority,
+                take.level,
+                take.capacity,
+                extra={"account": account},
             )
             self.clock.sleep(wait)
             self.metrics.inc("gorgias_rate_wait_seconds_total", wait, account=account)
@@ -177,8 +182,13 @@ class RateBudget:
             floor = self._floors.pop(account, None)
         reserve = self.interactive_share if priority == "background" else 0.0
         request = TakeRequest(
-            now=now, want=want, reserve=reserve, margin=self.margin, capacity=self.capacity,
-            window=self.window, floor=floor[0] if floor else None,
+            now=now,
+            want=want,
+            reserve=reserve,
+            margin=self.margin,
+            capacity=self.capacity,
+            window=self.window,
+            floor=floor[0] if floor else None,
             floor_at=floor[1] if floor else 0.0,
         )
         take = self.store.take(account, request)
@@ -222,8 +232,15 @@ class RateBudget:
             self._floors.pop(account, None)
             self._drop_leases(account)
         request = TakeRequest(
-            now=self._now(), want=0, reserve=0.0, margin=self.margin, capacity=self.capacity,
-            window=self.window, floor=floor, floor_at=at, seen_capacity=capacity,
+            now=self._now(),
+            want=0,
+            reserve=0.0,
+            margin=self.margin,
+            capacity=self.capacity,
+            window=self.window,
+            floor=floor,
+            floor_at=at,
+            seen_capacity=capacity,
         )
         take = self.store.take(account, request)
         with self._lock:
@@ -241,10 +258,6 @@ class RateBudget:
             if lease is not None:
                 lease.held = 0
                 lease.expires = 0.0
-
-    def now(self) -> float:
-        """The budget's time: POSIX seconds from the injected clock."""
-        return self._now()
 
     def _now(self) -> float:
         return self.clock.now().timestamp()

@@ -67,8 +67,10 @@ class RedisBucketStore:
             import redis
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise ConfigError(
-                ["GORGIAS_REDIS_URL is set but the redis package is missing: "
-                 "pip install 'gorgias-appkit[redis]'"]
+                [
+                    "GORGIAS_REDIS_URL is set but the redis package is missing: "
+                    "pip install 'gorgias-appkit[redis]'"
+                ]
             ) from exc
         self._client: Any = redis.Redis.from_url(
             url.reveal(), socket_timeout=5, socket_connect_timeout=5
@@ -83,9 +85,14 @@ class RedisBucketStore:
     def take(self, account: str, request: TakeRequest) -> Take:
         """Run the take script on ``account``'s bucket."""
         args = [
-            repr(request.now), request.want, repr(request.reserve), request.margin,
-            request.capacity, repr(request.window),
-            "" if request.floor is None else repr(request.floor), repr(request.floor_at),
+            repr(request.now),
+            request.want,
+            repr(request.reserve),
+            request.margin,
+            request.capacity,
+            repr(request.window),
+            "" if request.floor is None else repr(request.floor),
+            repr(request.floor_at),
             "" if request.seen_capacity is None else request.seen_capacity,
         ]
         try:

@@ -2,8 +2,9 @@
 
 One short transaction per take, holding the account's row lock: ``SELECT … FOR UPDATE`` on
 PostgreSQL (the row is created with ``INSERT … ON CONFLICT DO NOTHING`` first when missing) and
-``BEGIN IMMEDIATE`` on SQLite (one writer at a time, committed without its own fsync). The decision itself is
-:func:`~.bucket.apply_take`, so every process of the app shares one exact bucket per account.
+``BEGIN IMMEDIATE`` on SQLite (one writer at a time, committed without an fsync of its own). The
+decision itself is :func:`~.bucket.apply_take`, so every process of the app shares one exact
+bucket per account.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class SQLBucketStore:
             cursor = dbapi.cursor()
             try:
                 cursor.execute("PRAGMA synchronous")
-                previous = int(cursor.fetchone()[0])
+                row = cursor.fetchone()
+                previous = int(row[0]) if row else 2  # 2: FULL, SQLite's default
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 try:
                     return self._take(conn, account, request)
@@ -82,8 +84,13 @@ class SQLBucketStore:
         if row is None:
             conn.execute(
                 pg_insert(rate_buckets)
-                .values(account=account, level=0.0, capacity=request.capacity,
-                        window=request.window, updated_at=request.now)
+                .values(
+                    account=account,
+                    level=0.0,
+                    capacity=request.capacity,
+                    window=request.window,
+                    updated_at=request.now,
+                )
                 .on_conflict_do_nothing(index_elements=[B.account])
             )
             row = conn.execute(query.with_for_update()).first()

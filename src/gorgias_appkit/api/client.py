@@ -156,8 +156,13 @@ class GorgiasClient:
             headers = {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/json"}
             try:
                 response = self.http.request(
-                    method, url, params=params, json=json, headers=headers,
-                    follow_redirects=False, timeout=self._timeout(end - sent_at),
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    follow_redirects=False,
+                    timeout=self._timeout(end - sent_at),
                 )
             except httpx.TransportError as exc:
                 METRICS.inc("gorgias_api_calls_total", account=self.account, status="transport")
@@ -180,27 +185,30 @@ class GorgiasClient:
                     continue
                 if status == 401:
                     self.tokens.mark_needs_reauth(self.account, "API refused a fresh token")
-                    raise Unauthorized("token refused after a refresh", account=self.account,
-                                       status_code=401)
+                    raise Unauthorized(
+                        "token refused after a refresh", account=self.account, status_code=401
+                    )
                 if status < 300:
                     return _decode(response, self.account)
                 retry_after = parse_retry_after(
                     response.headers.get("retry-after"), now=self.clock.now()
                 )
                 if status == 429:
-                    error = RateLimited(f"{method} {path}: rate limited", account=self.account,
-                                        retry_after=retry_after)
+                    error = RateLimited(
+                        f"{method} {path}: rate limited",
+                        account=self.account,
+                        retry_after=retry_after,
+                    )
                 else:
                     error = error_for(status, _json(response), account=self.account)
-                if not (status == 429 or (
-                    isinstance(error, ServerError) and method in IDEMPOTENT
-                )):
+                if not (status == 429 or (isinstance(error, ServerError) and method in IDEMPOTENT)):
                     raise error
             wait = self.backoff.delay(attempt, retry_after=retry_after)
             if attempt >= self.backoff.max_attempts or self._now() + wait > end:
                 raise error
-            log.info("API retry %d in %.2fs: %s", attempt, wait, error,
-                     extra={"account": self.account})
+            log.info(
+                "API retry %d in %.2fs: %s", attempt, wait, error, extra={"account": self.account}
+            )
             self.clock.sleep(wait)
 
     def _observe(self, response: httpx.Response, sent_at: float) -> None:
@@ -209,8 +217,12 @@ class GorgiasClient:
         if status == 429:
             METRICS.inc("gorgias_api_429_total", account=self.account)
         if self.budget is not None:
-            self.budget.observe(self.account, header=response.headers.get(CALL_LIMIT_HEADER),
-                                sent_at=sent_at, status=status)
+            self.budget.observe(
+                self.account,
+                header=response.headers.get(CALL_LIMIT_HEADER),
+                sent_at=sent_at,
+                status=status,
+            )
 
     def _access_token(self) -> Secret:
         cached, now = self._token, self._now()
@@ -245,8 +257,9 @@ class GorgiasClient:
 
     def latest_tickets(self, count: int = 10) -> list[JSON]:
         """Return the newest ``count`` tickets with a single request."""
-        page = self.get("/tickets", {"limit": max(1, min(count, 100)),
-                                     "order_by": "created_datetime:desc"})
+        page = self.get(
+            "/tickets", {"limit": max(1, min(count, 100)), "order_by": "created_datetime:desc"}
+        )
         data = page.get("data")
         return [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
 
@@ -263,6 +276,9 @@ def _decode(response: httpx.Response, account: str) -> JSON:
         return {}
     body = _json(response)
     if not isinstance(body, dict):
-        raise ApiError("the API answered something that is not a JSON object",
-                       account=account, status_code=response.status_code)
+        raise ApiError(
+            "the API answered something that is not a JSON object",
+            account=account,
+            status_code=response.status_code,
+        )
     return body

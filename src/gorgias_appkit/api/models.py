@@ -25,7 +25,6 @@ def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record(Mapping[str, Any]):
     """Base of every record: typed fields plus read-only access to the raw JSON object."""

@@ -29,8 +29,7 @@ def iterate_pages(
         page = fetch(path, query)
         data = page.get("data")
         if not isinstance(data, list):
-            raise ApiError(f"GET {path}: list answer has no data", account=account,
-                           status_code=200)
+            raise ApiError(f"GET {path}: list answer has no data", account=account, status_code=200)
         yield [item for item in data if isinstance(item, Mapping)]
         meta = page.get("meta")
         cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None

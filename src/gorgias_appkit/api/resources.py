@@ -84,8 +84,9 @@ class Tickets(Collection[Ticket]):
 
     def add_message(self, ticket_id: int, message: Mapping[str, Any]) -> Message:
         """POST a message to a ticket (sent by Gorgias unless ``sent_datetime`` is set)."""
-        return Message.from_json(self._verbs.post(f"{self.path}/{int(ticket_id)}/messages",
-                                                  message))
+        return Message.from_json(
+            self._verbs.post(f"{self.path}/{int(ticket_id)}/messages", message)
+        )
 
     def messages(self, ticket_id: int, *, limit: int = 100) -> Iterator[Message]:
         """Iterate a ticket's messages, oldest first."""
@@ -105,11 +106,15 @@ def message(
     **extra: Any,
 ) -> JSON:
     """Build a message body: inbound from a customer by default (gorgias-platform.md §4.2)."""
-    body: JSON = {"channel": channel, "via": via, "from_agent": from_agent,
-                  "body_text": body_text, **extra}
+    body: JSON = {
+        "channel": channel,
+        "via": via,
+        "from_agent": from_agent,
+        "body_text": body_text,
+        **extra,
+    }
     if sender_email is not None:
         body["sender"] = {"email": sender_email}
     if subject is not None:
         body["subject"] = subject
     return body
-

@@ -18,7 +18,7 @@ from ..errors import GorgiasAppError
 from ..logfmt import configure_logging
 
 DEMO_CLIENT_ID = "sandbox-client-id"
-DEMO_CLIENT_SECRET = "sandbox-client-secret"  # the sandbox's own default; not a real secret
+DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's well-known default
 
 
 @contextmanager

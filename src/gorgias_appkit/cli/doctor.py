@@ -18,17 +18,28 @@ from .output import json_option
 from .output import print_json
 from .output import table
 
-_MARKS = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]",
-          "skip": "[dim]skip[/]"}
+_MARKS = {
+    "ok": "[green]ok[/]",
+    "warn": "[yellow]warn[/]",
+    "fail": "[red]FAIL[/]",
+    "skip": "[dim]skip[/]",
+}
 
 
 @click.command()
-@click.option("--account", metavar="SUBDOMAIN",
-              help="Also probe this account's endpoints at Gorgias and compare clocks.")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="Worker processes you will run (default: WEB_CONCURRENCY or 1).")
-@click.option("--probe-app", is_flag=True,
-              help="Also fetch {GORGIAS_APP_URL}/healthz through the public URL.")
+@click.option(
+    "--account",
+    metavar="SUBDOMAIN",
+    help="Also probe this account's endpoints at Gorgias and compare clocks.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes you will run (default: WEB_CONCURRENCY or 1).",
+)
+@click.option(
+    "--probe-app", is_flag=True, help="Also fetch {GORGIAS_APP_URL}/healthz through the public URL."
+)
 @json_option
 def doctor(account: str | None, workers: int | None, probe_app: bool, as_json: bool) -> None:
     """Check the configuration before the first install and say what to fix.
@@ -44,10 +55,18 @@ def doctor(account: str | None, workers: int | None, probe_app: bool, as_json: b
     if as_json:
         print_json({"ok": not failed, "findings": [asdict(f) for f in findings]})
     else:
-        console().print(table(None, ["", "Check", "What to know or fix"],
-                              [[_MARKS[f.level], f.check, f.message] for f in findings]))
+        console().print(
+            table(
+                None,
+                ["", "Check", "What to know or fix"],
+                [[_MARKS[f.level], f.check, f.message] for f in findings],
+            )
+        )
         warned = sum(f.level == "warn" for f in findings)
-        click.echo(f"{failed} problem(s) to fix, {warned} warning(s)." if failed or warned
-                   else "All checks passed.")
+        click.echo(
+            f"{failed} problem(s) to fix, {warned} warning(s)."
+            if failed or warned
+            else "All checks passed."
+        )
     if failed:
         raise SystemExit(1)

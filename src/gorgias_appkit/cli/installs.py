@@ -30,8 +30,11 @@ def installs() -> None:
 
 
 @installs.command("list")
-@click.option("--health", type=click.Choice(["active", "refresh_failing", "needs_reauth",
-                                             "uninstalled"]), help="Only this health state.")
+@click.option(
+    "--health",
+    type=click.Choice(["active", "refresh_failing", "needs_reauth", "uninstalled"]),
+    help="Only this health state.",
+)
 @json_option
 def list_(health: str | None, as_json: bool) -> None:
     """Every installation: account, health, token expiry, scopes, last refresh."""
@@ -43,11 +46,22 @@ def list_(health: str | None, as_json: bool) -> None:
         if not rows:
             click.echo("No installation.")
             return
-        console().print(table(
-            None, ["Account", "Health", "Token expires", "Scopes", "Last refresh"],
-            [[i.account, i.status.value, show(i.expires_at), " ".join(i.scopes) or "—",
-              show(i.last_refresh_at, "never")] for i in rows],
-        ))
+        console().print(
+            table(
+                None,
+                ["Account", "Health", "Token expires", "Scopes", "Last refresh"],
+                [
+                    [
+                        i.account,
+                        i.status.value,
+                        show(i.expires_at),
+                        " ".join(i.scopes) or "—",
+                        show(i.last_refresh_at, "never"),
+                    ]
+                    for i in rows
+                ],
+            )
+        )
 
 
 @installs.command("show")
@@ -63,22 +77,58 @@ def show_(account: str, limit: int, as_json: bool) -> None:
         history = kit.history(account, limit=limit)
         ledger = kit.ledger.entries(account)
         if as_json:
-            print_json({**installation_dict(installation), "history": [event_dict(e) for e in
-                        history], "ledger": [ledger_dict(e) for e in ledger]})
+            print_json(
+                {
+                    **installation_dict(installation),
+                    "history": [event_dict(e) for e in history],
+                    "ledger": [ledger_dict(e) for e in ledger],
+                }
+            )
             return
         details = installation_dict(installation)
         out = console()
-        out.print(table(f"Installation {account}", ["Field", "Value"], [
-            [k.replace("_", " "), " ".join(v) if isinstance(v, list) else str(v or "—")]
-            for k, v in details.items() if k != "account"
-        ]))
-        out.print(table("Objects the app created (ledger)", ["Kind", "Id", "Name", "Created",
-                                                             "Removed"],
-                        [[e.kind, e.remote_id, e.name or "", show(e.created_at),
-                          show(e.deleted_at, "still there")] for e in ledger]))
-        out.print(table("History (newest first)", ["When", "Event", "Health", "Detail"],
-                        [[show(e.at), e.event, f"{e.from_status or ''} → {e.to_status or ''}",
-                          e.detail or ""] for e in history]))
+        out.print(
+            table(
+                f"Installation {account}",
+                ["Field", "Value"],
+                [
+                    [k.replace("_", " "), " ".join(v) if isinstance(v, list) else str(v or "—")]
+                    for k, v in details.items()
+                    if k != "account"
+                ],
+            )
+        )
+        out.print(
+            table(
+                "Objects the app created (ledger)",
+                ["Kind", "Id", "Name", "Created", "Removed"],
+                [
+                    [
+                        e.kind,
+                        e.remote_id,
+                        e.name or "",
+                        show(e.created_at),
+                        show(e.deleted_at, "still there"),
+                    ]
+                    for e in ledger
+                ],
+            )
+        )
+        out.print(
+            table(
+                "History (newest first)",
+                ["When", "Event", "Health", "Detail"],
+                [
+                    [
+                        show(e.at),
+                        e.event,
+                        f"{e.from_status or ''} → {e.to_status or ''}",
+                        e.detail or "",
+                    ]
+                    for e in history
+                ],
+            )
+        )
 
 
 @installs.command("refresh")
@@ -92,8 +142,9 @@ def refresh(account: str, as_json: bool) -> None:
             print_json(installation_dict(installation))
             return
         fingerprint = installation_dict(installation)["token_fingerprint"]
-        click.echo(f"Refreshed {account}: token {fingerprint}, expires "
-                   f"{show(installation.expires_at)}.")
+        click.echo(
+            f"Refreshed {account}: token {fingerprint}, expires {show(installation.expires_at)}."
+        )
 
 
 @installs.command("disconnect")
@@ -110,18 +161,27 @@ def disconnect(account: str, yes: bool, as_json: bool) -> None:
             raise click.ClickException(f"no installation for {account!r}")
         before = len(kit.ledger.live(account))
         if not yes:
-            click.confirm(f"Remove {before} object(s) the app created in {account}, then revoke "
-                          "its access?", abort=True)
+            click.confirm(
+                f"Remove {before} object(s) the app created in {account}, then revoke its access?",
+                abort=True,
+            )
         installation = kit.disconnect(account)
         left = len(kit.ledger.live(account))
         if as_json:
-            print_json({**installation_dict(installation), "objects_removed": before - left,
-                        "objects_left": left})
+            print_json(
+                {
+                    **installation_dict(installation),
+                    "objects_removed": before - left,
+                    "objects_left": left,
+                }
+            )
             return
         click.echo(f"Disconnected {account}: {before - left} object(s) removed, access revoked.")
         if left:
-            click.echo(f"{left} object(s) could not be removed (access was already lost); "
-                       "they stay recorded for a reinstall.")
+            click.echo(
+                f"{left} object(s) could not be removed (access was already lost); "
+                "they stay recorded for a reinstall."
+            )
 
 
 @installs.command("purge")
@@ -147,11 +207,18 @@ def purge(account: str, yes: bool, as_json: bool) -> None:
             click.confirm(f"Forget everything stored about {account}?{note}", abort=True)
         purged = kit.purge(account)
         if as_json:
-            print_json({"account": account, "installation": purged.installation,
-                        "ledger_rows": purged.ledger_rows})
+            print_json(
+                {
+                    "account": account,
+                    "installation": purged.installation,
+                    "ledger_rows": purged.ledger_rows,
+                }
+            )
             return
         if not purged.installation and not purged.ledger_rows:
             click.echo(f"Nothing was stored about {account}.")
             return
-        click.echo(f"Purged {account}: installation and history forgotten, "
-                   f"{purged.ledger_rows} ledger row(s) deleted.")
+        click.echo(
+            f"Purged {account}: installation and history forgotten, "
+            f"{purged.ledger_rows} ledger row(s) deleted."
+        )

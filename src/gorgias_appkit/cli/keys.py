@@ -33,8 +33,13 @@ def keys_generate() -> None:
 
 
 @keys.command("rotate")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000),
-              help="Rows read per query.")
+@click.option(
+    "--batch-size",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Rows read per query.",
+)
 @click.option("--dry-run", is_flag=True, help="Only count the rows still under an older key.")
 def keys_rotate(batch_size: int, dry_run: bool) -> None:
     """Re-encrypt every stored token under the newest key (first in GORGIAS_ENCRYPTION_KEYS)."""
@@ -55,8 +60,12 @@ def keys_rotate(batch_size: int, dry_run: bool) -> None:
         if dry_run or plan.pending == 0:
             return
         console = Console(stderr=True)
-        columns = (TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn())
+        columns = (
+            TextColumn("re-encrypting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
             task = bar.add_task("rotate", total=plan.pending)
             report = rotation.run(lambda n: bar.advance(task, n))

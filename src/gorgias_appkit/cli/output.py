@@ -104,11 +104,21 @@ def installation_dict(i: Installation, *, objects: int | None = None) -> dict[st
 
 def event_dict(e: InstallEvent) -> dict[str, Any]:
     """The JSON form of one history line."""
-    return {"at": when(e.at), "event": e.event, "from": e.from_status, "to": e.to_status,
-            "detail": e.detail}
+    return {
+        "at": when(e.at),
+        "event": e.event,
+        "from": e.from_status,
+        "to": e.to_status,
+        "detail": e.detail,
+    }
 
 
 def ledger_dict(e: LedgerEntry) -> dict[str, Any]:
     """The JSON form of one ledger row."""
-    return {"kind": e.kind, "id": e.remote_id, "name": e.name, "created_at": when(e.created_at),
-            "deleted_at": when(e.deleted_at)}
+    return {
+        "kind": e.kind,
+        "id": e.remote_id,
+        "name": e.name,
+        "created_at": when(e.created_at),
+        "deleted_at": when(e.deleted_at),
+    }

@@ -88,8 +88,9 @@ class OAuthClient:
                     raise _outcome_unknown() from exc
                 lost = True  # once, at once, same code: see the module docstring
                 self._count_retry("lost")
-                log.warning("code exchange response lost; retrying once",
-                            extra={"account": account})
+                log.warning(
+                    "code exchange response lost; retrying once", extra={"account": account}
+                )
                 continue
             try:
                 return self._token_result(response, sent_at=sent_at, previous=None)
@@ -136,7 +137,10 @@ class OAuthClient:
             reason = str(error.status_code) if error.status_code else "connect"
             self._count_retry(reason)
             log.info(
-                "token endpoint retry %d in %.1fs (%s)", attempt, wait, reason,
+                "token endpoint retry %d in %.1fs (%s)",
+                attempt,
+                wait,
+                reason,
                 extra={"account": account},
             )
             self.clock.sleep(wait)
@@ -176,8 +180,11 @@ class OAuthClient:
         url = self.urls.endpoint(account, path)
         headers = {"Accept": "application/json"}
         if self.auth_method == "client_secret_post":
-            form = {**form, "client_id": self.client_id,
-                    "client_secret": self.client_secret.reveal()}
+            form = {
+                **form,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret.reveal(),
+            }
         else:
             headers["Authorization"] = protocol.basic_auth_header(
                 self.client_id, self.client_secret
@@ -191,7 +198,9 @@ class OAuthClient:
             raise self._failure(response, what="token endpoint")
         body = _json_or_none(response)
         return protocol.parse_token_response(
-            body, sent_at=sent_at, default_lifetime=self.default_lifetime,
+            body,
+            sent_at=sent_at,
+            default_lifetime=self.default_lifetime,
             previous_refresh_token=previous,
         )
 
@@ -199,7 +208,8 @@ class OAuthClient:
         status = response.status_code
         if 300 <= status < 400:
             return TokenEndpointError(
-                f"the {what} answered a redirect, which is never followed", status_code=status,
+                f"the {what} answered a redirect, which is never followed",
+                status_code=status,
                 transient=False,
             )
         if status == 429 or status >= 500:

@@ -3,9 +3,11 @@
 Discovery: ``{issuer}/.well-known/openid-configuration`` is read per issuer and kept for an
 hour. Its ``issuer`` must equal the expected issuer exactly and its ``jwks_uri`` must live under
 the issuer's own URL, or the install aborts before the merchant is redirected (OIDC Discovery
-§4.3, SEC-08). Keys are cached per issuer and never shared across accounts; an unknown ``kid``
-refetches the issuer's JWKS once (at most once a minute per kid), so a rotated key is picked up
-and a stream of bogus kids cannot hammer the account's server.
+§4.3, SEC-08). A 404, a redirect (never followed) or a page that is not JSON means "no
+document"; a 5xx or 429 fails the login closed (REL-13) rather than falling back. Keys are
+cached per issuer and never shared across accounts; an unknown ``kid`` refetches the issuer's
+JWKS once (at most once a minute per kid), so a rotated key is picked up and a stream of bogus
+kids cannot hammer the account's server.
 
 Signature: RS256 only (V-07); ``alg=none``, HS256 and everything else are refused before any
 key is looked at, and ``jku``/``x5u``/``jwk`` headers are never read (SEC-07). Without a kid the
@@ -47,8 +49,13 @@ _KID_RETRY = 60.0
 _MAX_TOKEN = 16384
 # Claims are checked by _check_claims, not PyJWT (PyJWT >= 2.10 rejects Gorgias' integer sub).
 _NO_CLAIM_CHECKS: Options = {
-    "verify_exp": False, "verify_iat": False, "verify_aud": False, "verify_iss": False,
-    "verify_sub": False, "verify_nbf": False, "verify_jti": False,
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_nbf": False,
+    "verify_jti": False,
 }
 
 
@@ -130,10 +137,16 @@ class JwksCache:
 
     def _fetch(self, issuer: str) -> ProviderMetadata | None:
         status, doc = self.oauth.get_json(issuer + "/.well-known/openid-configuration")
-        if status == 404:
-            return None
-        if status != 200 or not isinstance(doc, Mapping):
+        if status == 429 or status >= 500:  # the server is there but failing: fail closed
             raise TokenEndpointError(f"discovery answered {status}", status_code=status)
+        if status != 200 or not isinstance(doc, Mapping):
+            # 404, a login redirect (never followed), an HTML page: no discovery document.
+            log.info(
+                "no discovery document (status %d): id_token signatures cannot be checked",
+                status,
+                extra={"event": "no_discovery"},
+            )
+            return None
         if doc.get("issuer") != issuer:
             raise IdTokenError("discovery_issuer_mismatch", "discovery names another issuer")
         jwks_uri = doc.get("jwks_uri")
@@ -154,8 +167,11 @@ def _key_set(document: Mapping[str, object]) -> PyJWKSet:
     """Keep the RSA signing keys of a JWKS document; refuse a set with none."""
     raw = document.get("keys")
     usable = [
-        k for k in (raw if isinstance(raw, list) else [])
-        if isinstance(k, dict) and k.get("kty") == "RSA" and k.get("use") in (None, "sig")
+        k
+        for k in (raw if isinstance(raw, list) else [])
+        if isinstance(k, dict)
+        and k.get("kty") == "RSA"
+        and k.get("use") in (None, "sig")
         and k.get("alg") in (None, *ALLOWED_ALGORITHMS)
     ]
     try:
@@ -261,8 +277,11 @@ def _find(keys: PyJWKSet, kid: str) -> PyJWK | None:
 
 
 def _payload(token: str, key: PyJWK | None) -> dict[str, object]:
-    options: Options = {**_NO_CLAIM_CHECKS, "verify_signature": key is not None,
-                        "enforce_minimum_key_length": True}
+    options: Options = {
+        **_NO_CLAIM_CHECKS,
+        "verify_signature": key is not None,
+        "enforce_minimum_key_length": True,
+    }
     try:
         if key is None:
             return dict(jwt.decode(token, options=options, algorithms=list(ALLOWED_ALGORITHMS)))
@@ -275,8 +294,13 @@ def _payload(token: str, key: PyJWK | None) -> dict[str, object]:
 
 
 def _check_claims(
-    claims: Mapping[str, object], *, issuer: str, client_id: str, nonce: str | None,
-    now: datetime, leeway: float,
+    claims: Mapping[str, object],
+    *,
+    issuer: str,
+    client_id: str,
+    nonce: str | None,
+    now: datetime,
+    leeway: float,
 ) -> None:
     ts = now.timestamp()
     if claims.get("iss") != issuer:

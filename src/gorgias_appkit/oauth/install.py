@@ -181,7 +181,8 @@ class InstallFlow:
                 )
             except IdTokenError as exc:
                 log.warning(
-                    "install refused: id_token rejected (%s)", exc.reason,
+                    "install refused: id_token rejected (%s)",
+                    exc.reason,
                     extra={"account": account, "event": "id_token_rejected", "reason": exc.reason},
                 )
                 raise
@@ -201,11 +202,17 @@ class InstallFlow:
         )
         log.info(
             "install completed",
-            extra={"account": account, "event": "installed" if is_new else "reinstalled",
-                   "token": result.tokens.access_token.fingerprint()},
+            extra={
+                "account": account,
+                "event": "installed" if is_new else "reinstalled",
+                "token": result.tokens.access_token.fingerprint(),
+            },
         )
         return InstallResult(
-            installation, is_new, pending.return_to, missing,
+            installation,
+            is_new,
+            pending.return_to,
+            missing,
             no_refresh_token=result.tokens.refresh_token is None,
         )
 

@@ -167,13 +167,17 @@ def parse_token_response(
     if not isinstance(body, Mapping):
         raise InvalidTokenResponse("the token response is not a JSON object")
     access = body.get("access_token")
-    if not isinstance(access, str) or not _vschar(access, 16384):  # RFC 6749 A.12: access-token = 1*VSCHAR
+    if not isinstance(access, str) or not _vschar(
+        access, 16384
+    ):  # RFC 6749 A.12: access-token = 1*VSCHAR
         raise InvalidTokenResponse("the token response has no usable access_token")
     token_type = body.get("token_type")  # REQUIRED (RFC 6749 §5.1); Gorgias sends "Bearer"
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise InvalidTokenResponse("the token type is not Bearer")
     refresh = body.get("refresh_token")
-    if refresh is not None and (not isinstance(refresh, str) or not _vschar(refresh, 4096)):  # RFC 6749 A.17
+    if refresh is not None and (
+        not isinstance(refresh, str) or not _vschar(refresh, 4096)
+    ):  # RFC 6749 A.17
         raise InvalidTokenResponse("the refresh_token is malformed")
     id_token = body.get("id_token")
     if id_token is not None and (not isinstance(id_token, str) or not _vschar(id_token, 16384)):
@@ -187,10 +191,12 @@ def parse_token_response(
         refresh_token=new_refresh,
         expires_at=_expiry(access, body.get("expires_in"), sent_at, default_lifetime),
         scopes=tuple(scope.split()),
-        token_type="Bearer",
+        token_type="Bearer",  # noqa: S106 - the token type's name, not a secret
     )
-    rotated = bool(refresh) and previous_refresh_token is not None and (
-        refresh != previous_refresh_token.reveal()
+    rotated = (
+        bool(refresh)
+        and previous_refresh_token is not None
+        and (refresh != previous_refresh_token.reveal())
     )
     return TokenResponse(tokens=tokens, id_token=id_token or None, rotated=rotated)
 

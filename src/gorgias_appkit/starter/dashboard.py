@@ -33,8 +33,11 @@ def index() -> str:
     """Home: the accounts this browser manages, and an install form."""
     kit = get_kit()
     mine = [kit.installation(a) for a in viewable_accounts()]
-    return render_template("starter/index.html", installations=[i for i in mine if i],
-                           sandbox=kit.settings.url_template.is_loopback)
+    return render_template(
+        "starter/index.html",
+        installations=[i for i in mine if i],
+        sandbox=kit.settings.url_template.is_loopback,
+    )
 
 
 @bp.get("/accounts/<account>")
@@ -51,18 +54,30 @@ def account_dashboard(account: str) -> Response:
     client = kit.client_for(account)
     info = client.account_info()
     tickets = client.latest_tickets(10)
-    return _no_store(make_response(render_template(
-        "starter/dashboard.html", account=account, info=info, tickets=tickets,
-        installation=kit.installation(account),  # re-read: the calls may have refreshed it
-        objects=kit.objects.live(account), csrf_token=csrf_token(), statuses=InstallStatus,
-    )))
+    return _no_store(
+        make_response(
+            render_template(
+                "starter/dashboard.html",
+                account=account,
+                info=info,
+                tickets=tickets,
+                installation=kit.installation(account),  # re-read: the calls may have refreshed it
+                objects=kit.objects.live(account),
+                csrf_token=csrf_token(),
+                statuses=InstallStatus,
+            )
+        )
+    )
 
 
 def _reconnect(account: str) -> Response:
     kit = get_kit()
     page = render_template(
-        "starter/reconnect.html", account=account, installation=kit.installation(account),
-        objects=kit.objects.live(account), csrf_token=csrf_token(),
+        "starter/reconnect.html",
+        account=account,
+        installation=kit.installation(account),
+        objects=kit.objects.live(account),
+        csrf_token=csrf_token(),
     )
     return _no_store(make_response(page))
 
@@ -76,8 +91,9 @@ def _lost_access(exc: InstallationUnavailable) -> Response:
 def _api_failed(exc: ApiError) -> Response:
     if exc.status_code == 401:  # refused even after a refresh: the install is now needs_reauth
         return _reconnect(exc.account)
-    page = render_template("gorgias_appkit/failure.html", kind="api", account=exc.account,
-                           status=exc.status_code)
+    page = render_template(
+        "gorgias_appkit/failure.html", kind="api", account=exc.account, status=exc.status_code
+    )
     return _no_store(make_response(page, 502))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from typing import Any
 
 from flask import Blueprint
@@ -26,8 +25,6 @@ from gorgias_appkit import HookEvent
 from gorgias_appkit import Kit
 from gorgias_appkit import LifecycleEvent
 from gorgias_appkit.web import get_kit
-
-log = logging.getLogger("gorgias_appkit.starter")
 
 INTEGRATION = "ticket-panel"
 WIDGET = "ticket-sidebar"
@@ -44,22 +41,15 @@ def register(app: Flask, kit: Kit) -> None:
     def provision(event: LifecycleEvent) -> None:
         account = event.installation.account
         integration = kit.objects.ensure(
-            account, "integrations", integration_payload(kit, account, app_url, name),
+            account,
+            "integrations",
+            integration_payload(kit, account, app_url, name),
             name=INTEGRATION,
         )
-        kit.objects.ensure(
-            account, "widgets", widget_payload(integration["id"], name), name=WIDGET
-        )
-
-    def health_changed(event: LifecycleEvent) -> None:
-        # A real app might e-mail the merchant here; the dashboard shows a reconnect banner.
-        log.info("health %s -> %s (%s)", event.previous_status, event.installation.status.value,
-                 event.reason, extra={"account": event.installation.account,
-                                      "event": "health_changed"})
+        kit.objects.ensure(account, "widgets", widget_payload(integration["id"], name), name=WIDGET)
 
     kit.hooks.on(HookEvent.INSTALLED, provision)
     kit.hooks.on(HookEvent.REINSTALLED, provision)
-    kit.hooks.on(HookEvent.HEALTH_CHANGED, health_changed)
     app.register_blueprint(bp)
 
 
@@ -84,8 +74,11 @@ def integration_payload(kit: Kit, account: str, app_url: str, name: str) -> dict
             "headers": {KEY_HEADER: integration_key(kit, account)},
             "request_content_type": "application/json",
             "response_content_type": "application/json",
-            "triggers": {"ticket_created": True, "ticket_updated": True,
-                         "ticket_message_created": False},
+            "triggers": {
+                "ticket_created": True,
+                "ticket_updated": True,
+                "ticket_message_created": False,
+            },
         },
     }
 
@@ -99,15 +92,17 @@ def widget_payload(integration_id: object, name: str) -> dict[str, Any]:
         "order": 0,
         "template": {
             "type": "wrapper",
-            "widgets": [{
-                "type": "card",
-                "title": name,
-                "path": "",
-                "widgets": [
-                    {"type": "text", "path": "health", "title": "Connection"},
-                    {"type": "text", "path": "ticket_id", "title": "Ticket"},
-                ],
-            }],
+            "widgets": [
+                {
+                    "type": "card",
+                    "title": name,
+                    "path": "",
+                    "widgets": [
+                        {"type": "text", "path": "health", "title": "Connection"},
+                        {"type": "text", "path": "ticket_id", "title": "Ticket"},
+                    ],
+                }
+            ],
         },
     }
 

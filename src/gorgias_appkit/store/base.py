@@ -34,7 +34,7 @@ class TokenSet:
     refresh_token: Secret | None
     expires_at: datetime
     scopes: tuple[str, ...]
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the token type's name, not a secret
 
     def expires_within(self, seconds: float, *, now: datetime) -> bool:
         """Tell whether the access token expires within ``seconds`` of ``now``."""

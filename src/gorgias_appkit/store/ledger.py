@@ -60,13 +60,15 @@ class SQLLedger:
         key = (L.account == account, L.kind == kind, L.remote_id == remote_id)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(ledger).values(account=account, kind=kind,
-                                                   remote_id=remote_id, **values))
+                conn.execute(
+                    insert(ledger).values(account=account, kind=kind, remote_id=remote_id, **values)
+                )
         except IntegrityError:  # the same id again (e.g. ids reused by a reset sandbox)
             with self.engine.begin() as conn:
                 conn.execute(update(ledger).where(*key).values(**values))
-        return LedgerEntry(account=account, kind=kind, remote_id=remote_id, name=name,
-                           created_at=now)
+        return LedgerEntry(
+            account=account, kind=kind, remote_id=remote_id, name=name, created_at=now
+        )
 
     def live(self, account: str) -> list[LedgerEntry]:
         """Objects still to remove, newest first (so dependants go before what they use)."""
@@ -90,8 +92,12 @@ class SQLLedger:
         with self.engine.begin() as conn:
             conn.execute(
                 update(ledger)
-                .where(L.account == account, L.kind == kind, L.remote_id == remote_id,
-                       L.deleted_at.is_(None))
+                .where(
+                    L.account == account,
+                    L.kind == kind,
+                    L.remote_id == remote_id,
+                    L.deleted_at.is_(None),
+                )
                 .values(deleted_at=self.clock.now())
             )
 
@@ -100,11 +106,15 @@ class SQLLedger:
         with self.engine.begin() as conn:
             return int(conn.execute(delete(ledger).where(L.account == account)).rowcount)
 
+    def live_per_account(self) -> dict[str, int]:
+        """Live objects per account (one query for the operator's list)."""
+        query = select(L.account, func.count()).where(L.deleted_at.is_(None)).group_by(L.account)
+        with self.engine.connect() as conn:
+            return {account: int(n) for account, n in conn.execute(query).all()}
+
     def live_counts(self) -> dict[str, int]:
         """Live objects per kind across every account (a metrics gauge)."""
-        query = (
-            select(L.kind, func.count()).where(L.deleted_at.is_(None)).group_by(L.kind)
-        )
+        query = select(L.kind, func.count()).where(L.deleted_at.is_(None)).group_by(L.kind)
         with self.engine.connect() as conn:
             return {kind: int(n) for kind, n in conn.execute(query).all()}
 

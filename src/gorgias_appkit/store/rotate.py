@@ -166,7 +166,10 @@ class KeyRotation:
             for state_hash, sealed in batch:
                 context = f"state:{state_hash}:code_verifier"
                 self._swap(
-                    report, f"install_state:{state_hash[:8]}", sealed, context,
+                    report,
+                    f"install_state:{state_hash[:8]}",
+                    sealed,
+                    context,
                     update(install_states).where(
                         S.state_hash == state_hash, S.code_verifier == sealed
                     ),
@@ -190,7 +193,9 @@ class KeyRotation:
                 return
             for row_id, account, sealed in batch:
                 self._swap(
-                    report, f"pending_revocation:{row_id}", sealed,
+                    report,
+                    f"pending_revocation:{row_id}",
+                    sealed,
                     f"pending_revocation:{account}:token",
                     update(pending_revocations).where(R.id == row_id, R.token == sealed),
                     "token",
@@ -199,8 +204,13 @@ class KeyRotation:
             last = batch[-1][0]
 
     def _swap(
-        self, report: RotationReport, label: str, sealed: str, context: str,
-        statement: Update, column: str,
+        self,
+        report: RotationReport,
+        label: str,
+        sealed: str,
+        context: str,
+        statement: Update,
+        column: str,
     ) -> None:
         try:
             resealed = self.keyring.reseal(sealed, context=context)

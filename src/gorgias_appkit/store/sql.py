@@ -95,8 +95,12 @@ class SQLInstallationStore(InstallationStore):
             if lock.current is None or lock.current.last_error != DECRYPTION_FAILED:
                 return lock.current
             return lock.apply(
-                InstallUpdate(status=InstallStatus.NEEDS_REAUTH, last_error=DECRYPTION_FAILED,
-                              event="decryption_failed", detail="a stored token does not decrypt")
+                InstallUpdate(
+                    status=InstallStatus.NEEDS_REAUTH,
+                    last_error=DECRYPTION_FAILED,
+                    event="decryption_failed",
+                    detail="a stored token does not decrypt",
+                )
             )
 
     def all(self) -> Iterator[Installation]:
@@ -288,7 +292,10 @@ class LockedRow:
     def queue_revocation(self, token: Secret) -> int:
         """Queue ``token`` for upstream revocation in this transaction; return the entry's id."""
         return queue_revocation(
-            self.conn, keyring=self.store.keyring, clock=self.store.clock, account=self.account,
+            self.conn,
+            keyring=self.store.keyring,
+            clock=self.store.clock,
+            account=self.account,
             token=token,
         )
 
@@ -316,9 +323,11 @@ class LockedRow:
             )
             if result.rowcount != 1:
                 raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
-        row = self.conn.execute(
-            select(installations).where(T.account == self.account)
-        ).mappings().one()
+        row = (
+            self.conn.execute(select(installations).where(T.account == self.account))
+            .mappings()
+            .one()
+        )
         self.current = self.store._to_record(row)
         if event:
             self.conn.execute(

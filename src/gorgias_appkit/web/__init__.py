@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .extension import GorgiasKit
 from .extension import get_kit
+from .security import csrf_exempt
 from .security import csrf_token
 from .security import viewable_accounts
 
-__all__ = ["GorgiasKit", "csrf_token", "get_kit", "viewable_accounts"]
+__all__ = ["GorgiasKit", "csrf_exempt", "csrf_token", "get_kit", "viewable_accounts"]

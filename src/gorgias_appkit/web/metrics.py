@@ -40,8 +40,10 @@ def init_metrics(app: Flask) -> None:
 def _bearer_ok() -> bool:
     expected = str(current_app.config.get(METRICS_TOKEN) or "")
     scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
-        sent.strip().encode(), expected.encode()
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(sent.strip().encode(), expected.encode())
     )
 
 

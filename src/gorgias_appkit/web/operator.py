@@ -61,10 +61,12 @@ def init_operator(app: Flask) -> None:
     if bool(user) != bool(hashed):
         raise ConfigError([f"set both {ADMIN_USER} and {ADMIN_PASSWORD_HASH}, or neither"])
     if hashed and not looks_like_password_hash(str(hashed)):
-        raise ConfigError([
-            f"{ADMIN_PASSWORD_HASH} must be a werkzeug password hash "
-            "(`gorgias-appkit admin password-hash` prints one), not a password"
-        ])
+        raise ConfigError(
+            [
+                f"{ADMIN_PASSWORD_HASH} must be a werkzeug password hash "
+                "(`gorgias-appkit admin password-hash` prints one), not a password"
+            ]
+        )
     app.register_blueprint(bp)
 
 
@@ -138,7 +140,8 @@ def logout() -> ResponseReturnValue:
 def installations() -> Response:
     """Every installation with health, expiry, scopes, last refresh and last error."""
     kit = get_kit()
-    rows = [(i, len(kit.ledger.live(i.account))) for i in kit.installations()]
+    objects = kit.ledger.live_per_account()
+    rows = [(i, objects.get(i.account, 0)) for i in kit.installations()]
     counts = installations_by_status(kit.engine)
     return _page("gorgias_appkit/operator/list.html", rows=rows, counts=counts)
 
@@ -152,8 +155,10 @@ def installation(account: str) -> Response:
     if found is None:
         abort(404)
     return _page(
-        "gorgias_appkit/operator/detail.html", installation=found,
-        history=kit.history(account, limit=50), ledger=kit.ledger.entries(account),
+        "gorgias_appkit/operator/detail.html",
+        installation=found,
+        history=kit.history(account, limit=50),
+        ledger=kit.ledger.entries(account),
     )
 
 
@@ -188,8 +193,12 @@ def _act(account: str, action: str, run: Callable[[], object]) -> None:
     try:
         run()
     except GorgiasAppError as exc:
-        log.warning("admin %s failed: %s", action, type(exc).__name__,
-                    extra={"account": account, "event": f"admin_{action}_failed"})
+        log.warning(
+            "admin %s failed: %s",
+            action,
+            type(exc).__name__,
+            extra={"account": account, "event": f"admin_{action}_failed"},
+        )
         flash(f"error:{action} failed: {exc}")
         return
     log.info("admin %s", action, extra={"account": account, "event": f"admin_{action}"})

@@ -5,7 +5,8 @@
   (SEC-10: Strict would drop it on Gorgias' cross-site redirect back), Path=/ and no Domain.
 - CSRF: one random token per session, required on **every** state-changing request of the app
   (POST, PUT, PATCH, DELETE), whichever blueprint serves it, unless the view is explicitly marked
-  :func:`csrf_exempt`; a cross-site ``Origin`` is refused as well (SEC-10).
+  :func:`csrf_exempt`; a foreign ``Origin`` or ``Sec-Fetch-Site: cross-site`` is refused as well
+  (SEC-10).
 - Return paths after an install are relative paths of this app's own GET routes, never URLs
   (SEC-09). The redirect_uri itself never comes from the request (``Host``/``X-Forwarded-*``).
 - Which accounts a browser may view lives in the signed session; never a token (SEC-12).
@@ -76,10 +77,14 @@ def browser_id(secure: bool) -> str | None:
 def set_install_cookie(response: Response, value: str, *, secure: bool, max_age: int) -> None:
     """Bind the pending install to this browser."""
     response.set_cookie(
-        install_cookie_name(secure), value, max_age=max_age, path="/", secure=secure,
-        httponly=True, samesite="Lax",
+        install_cookie_name(secure),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
     )
-
 
 
 # -- CSRF ------------------------------------------------------------------------------------
@@ -104,8 +109,13 @@ def require_csrf() -> None:
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise CsrfRejected()
+    # Defence in depth behind the token. ``Origin: null`` is what browsers send for a
+    # same-origin form POST under ``Referrer-Policy: no-referrer`` (Fetch §3.2), so it carries
+    # no information; a real foreign origin, or Sec-Fetch-Site: cross-site, is refused.
     origin = request.headers.get("Origin")
-    if origin is not None and not _same_origin(origin):
+    if origin not in (None, "null") and not _same_origin(origin):
+        raise CsrfRejected()
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
         raise CsrfRejected()
 
 

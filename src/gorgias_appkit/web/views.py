@@ -36,8 +36,13 @@ from . import security
 
 log = logging.getLogger("gorgias_appkit.web")
 
-bp = Blueprint("gorgias", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/gorgias")
+bp = Blueprint(
+    "gorgias",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/gorgias",
+)
 
 
 def _kit() -> Kit:
@@ -106,8 +111,9 @@ def disconnect(account: str) -> Response:
         return _page("not_yours", 403, account=account)
     _kit().disconnect(account)
     security.forget_account(account)
-    return _no_store(make_response(render_template(
-        "gorgias_appkit/disconnected.html", account=account)))
+    return _no_store(
+        make_response(render_template("gorgias_appkit/disconnected.html", account=account))
+    )
 
 
 def _after_install_path(account: str) -> str:
@@ -138,7 +144,8 @@ def _not_enabled(exc: AccountNotEnabled) -> Response:
 @bp.app_errorhandler(InvalidAccount)
 def _bad_account(exc: InvalidAccount) -> Response:
     log.info(
-        "install refused: not a Gorgias subdomain: %s", _shown(request.args.get("account")),
+        "install refused: not a Gorgias subdomain: %s",
+        _shown(request.args.get("account")),
         extra={"event": "install_refused"},
     )
     return _page("bad_account", 400)
