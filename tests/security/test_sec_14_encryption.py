@@ -26,6 +26,7 @@ from gorgias_appkit.store.schema import installations
 
 from ..conftest import InstallActions
 from ..conftest import kit_env
+from .support import FakeClock
 from .support import consent
 from .support import kit_of
 
@@ -98,12 +99,13 @@ def test_ciphertext_copied_from_another_account_is_refused_and_flagged(
 
 
 def test_rotation_reseals_every_row_and_old_rows_read_meanwhile(
-    installer: InstallActions,
-    app_config: dict[str, str],
-    tmp_path: Path,
-    sandbox: SandboxControl,
+    app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
-    """SEC-14: with a new key first, old rows still read; rotate moves every row to the new kid."""
+    """SEC-14: with a new key first, old rows still read; rotate moves every row to the new kid.
+
+    Every sealed kind is present: installations, a pending install's verifier, and a refresh
+    token queued for revocation (its revoke answered 503).
+    """
     app = create_app({**app_config, "TESTING": True})
     old_key = app_config["GORGIAS_ENCRYPTION_KEYS"]
     client = app.test_client()
@@ -111,6 +113,9 @@ def test_rotation_reseals_every_row_and_old_rows_read_meanwhile(
         query = consent(client.get(f"/oauth/install?account={account}").headers["Location"])
         assert client.get("/oauth/callback", query_string=query).status_code == 303
     pending = client.get("/oauth/install?account=acme")  # a pending state with a sealed verifier
+    sandbox.add_fault(path="/oauth/revoke", mode="status", status=503, count=-1)
+    kit_of(app).disconnect("initech")  # the revoke fails: its refresh token is queued, sealed
+    sandbox.clear_faults()
     before = {a: kit_of(app).installation(a).tokens for a in ("acme", "globex")}  # type: ignore[union-attr]
     kit_of(app).close()
 
@@ -127,17 +132,23 @@ def test_rotation_reseals_every_row_and_old_rows_read_meanwhile(
         report = rotation.run()
         assert (report.rotated, report.already_current, report.failed) == (4, 0, [])
         new_kid = kit.store.keyring.current_kid
-        assert all(v.startswith(f"v1.{new_kid}.") for r in _rows(kit).values() for v in r.values())
+        sealed = [v for r in _rows(kit).values() for v in r.values() if v]
+        assert len(sealed) == 4 and all(v.startswith(f"v1.{new_kid}.") for v in sealed)
         assert rotation.plan().pending == 0
         assert rotation.run().rotated == 0  # a second run is a no-op
     finally:
         kit.close()
 
-    only_new = Kit(KitSettings.from_mapping({**app_config, "GORGIAS_ENCRYPTION_KEYS": new_key}))
+    clock = FakeClock()
+    only_new = Kit(
+        KitSettings.from_mapping({**app_config, "GORGIAS_ENCRYPTION_KEYS": new_key}), clock=clock
+    )
     try:
         assert only_new.installation("globex").tokens == before["globex"]  # type: ignore[union-attr]
         state = pending.headers["Location"].split("state=")[1].split("&")[0]
         assert only_new.states.consume(state).account == "acme"  # the verifier opens too
+        clock.advance(86400)  # the queued revocation is due again, and opens under the new key
+        assert only_new.retry_pending_revocations().revoked == 1
     finally:
         only_new.close()
 

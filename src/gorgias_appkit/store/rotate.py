@@ -36,6 +36,7 @@ from ..errors import DecryptionError
 from ..errors import StoreError
 from .base import InstallUpdate
 from .crypto import Keyring
+from .revocation_queue import _context as revocation_context
 from .schema import install_states
 from .schema import installations
 from .schema import pending_revocations
@@ -196,7 +197,7 @@ class KeyRotation:
                     report,
                     f"pending_revocation:{row_id}",
                     sealed,
-                    f"pending_revocation:{account}:token",
+                    revocation_context(account),
                     update(pending_revocations).where(R.id == row_id, R.token == sealed),
                     "token",
                 )
