@@ -36,6 +36,7 @@ from .lifecycle import AccountObjects
 from .oauth.client import TOKEN_BACKOFF
 from .oauth.client import OAuthClient
 from .oauth.idtoken import JwksCache
+from .oauth.idtoken import validate_refreshed_id_token
 from .oauth.install import InstallFlow
 from .oauth.install import InstallResult
 from .redact import SCRUBBER
@@ -96,6 +97,7 @@ class Kit:
             clock=self.clock,
             hooks=self.hooks,
             leeway=settings.refresh_leeway,
+            id_token_check=self._check_refreshed_id_token,
         )
         self.install_flow = InstallFlow(
             settings=settings,
@@ -114,6 +116,18 @@ class Kit:
             window=settings.rate_window,
             margin=settings.rate_margin,
             interactive_share=settings.rate_interactive_share,
+        )
+
+    def _check_refreshed_id_token(self, installation: Installation, id_token: str) -> None:
+        # REL-08: full validation of a refreshed id_token against this account's issuer.
+        validate_refreshed_id_token(
+            id_token,
+            issuer=self.settings.url_template.issuer(installation.account),
+            client_id=self.settings.client_id,
+            user_id=installation.user_id,
+            now=self.clock.now(),
+            leeway=self.settings.id_token_leeway,
+            jwks=self.jwks,
         )
 
     def __repr__(self) -> str:
@@ -229,7 +243,7 @@ class Kit:
             )
         updated = self.tokens.disconnect(account)
         _log.info(
-            "disconnected", extra={"account": account, "event": "disconnected", "token": token}
+            "disconnected", extra={"account": account, "event": "disconnected", "token_fp": token}
         )
         return updated
 
@@ -240,7 +254,7 @@ class Kit:
         fresh = self.tokens.access_token_for(account, stale=stale)
         _log.info(
             "refresh forced",
-            extra={"account": account, "event": "refresh_forced", "token": fresh.fingerprint()},
+            extra={"account": account, "event": "refresh_forced", "token_fp": fresh.fingerprint()},
         )
         updated = self.store.find(account)
         if updated is None:  # purged meanwhile

@@ -11,7 +11,7 @@ import logging
 
 from .redact import SCRUBBER
 
-_FIELDS = ("account", "event", "token", "status", "rotated", "reason")
+_FIELDS = ("account", "event", "token_fp", "status", "rotated", "reason")
 
 
 def one_line(text: str) -> str:

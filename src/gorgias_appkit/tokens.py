@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,8 +92,10 @@ class TokenManager:
         hooks: Hooks,
         leeway: float = 300.0,
         failure_backoff: Backoff | None = None,
+        id_token_check: Callable[[Installation, str], None] | None = None,
     ) -> None:
         self.store = store
+        self.id_token_check = id_token_check
         self.oauth = oauth
         self.clock = clock
         self.hooks = hooks
@@ -249,8 +252,12 @@ class TokenManager:
         return self._store_refresh(lock, pending, current, result)
 
     def _check_refreshed_id_token(self, current: Installation, result: TokenResponse) -> None:
-        # REL-08 (OIDC Core §12.2): a refreshed id_token must name the same subject.
+        # REL-08 (OIDC Core §12.2): a refreshed id_token is validated like the first one
+        # (issuer, audience, signature when keys exist) and must name the same subject.
         if result.id_token is None:
+            return
+        if self.id_token_check is not None:
+            self.id_token_check(current, result.id_token)
             return
         claims = unverified_claims(result.id_token)
         if current.user_id is not None and str(claims.get("sub")) != current.user_id:
@@ -282,7 +289,7 @@ class TokenManager:
             extra={
                 "account": current.account,
                 "event": "refreshed",
-                "token": result.tokens.access_token.fingerprint(),
+                "token_fp": result.tokens.access_token.fingerprint(),
                 "rotated": result.rotated,
             },
         )

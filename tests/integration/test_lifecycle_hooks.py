@@ -243,7 +243,7 @@ def test_lifecycle_logs_carry_account_event_and_fingerprint_never_a_token(
     events = {getattr(r, "event", None): r for r in caplog.records}
     for name in ("object_created", "object_removed", "disconnected"):
         assert getattr(events[name], "account", None) == "acme"
-    assert events["disconnected"].token == token.fingerprint()
+    assert events["disconnected"].token_fp == token.fingerprint()
     assert not any(token.reveal() in r.getMessage() for r in caplog.records)
     assert not any(token.reveal() in str(r.__dict__) for r in caplog.records)
 

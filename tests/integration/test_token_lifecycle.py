@@ -458,3 +458,33 @@ def test_refresh_failure_is_an_oauth_error_with_no_token_in_it(
     text = f"{caught.value!r} {caught.value} {kit.installation('acme')!r}"
     assert refresh not in text
     assert kits.env["GORGIAS_CLIENT_SECRET"] not in text
+
+
+# -- REL-08: a refreshed id_token is validated like the first one -----------------------------
+def test_refresh_with_a_valid_id_token_succeeds(kits: KitFactory, sandbox: SandboxControl) -> None:
+    """REL-08: a refresh response carrying a sound id_token for the same user is accepted."""
+    kit = kits()
+    install_expiring(kit, sandbox)
+    sandbox.configure(id_token_on_refresh=True)
+    before = kit.installation("acme").tokens.access_token.reveal()
+    assert kit.access_token_for("acme") != before
+    assert kit.installation("acme").status is InstallStatus.ACTIVE
+
+
+@pytest.mark.parametrize("tamper", ["bad_iss", "bad_aud", "alg_none", "bad_signature"])
+def test_refresh_with_a_tampered_id_token_keeps_the_old_tokens(
+    tamper: str, kits: KitFactory, sandbox: SandboxControl
+) -> None:
+    """REL-08: a refreshed id_token with another issuer/audience or a bad signature is refused."""
+    sandbox.configure(publish_jwks=True)
+    kit = kits()
+    install_expiring(kit, sandbox)
+    stored = kit.installation("acme").tokens
+    sandbox.configure(id_token_on_refresh=True, id_token_tamper=tamper)
+    # The stored token is still valid (only inside the leeway), so the caller keeps it.
+    assert kit.access_token_for("acme") == stored.access_token.reveal()
+    after = kit.installation("acme")
+    assert after.status is InstallStatus.REFRESH_FAILING
+    assert "id_token" in (after.last_error or "")
+    assert after.tokens.access_token == stored.access_token
+    assert stored_refresh_token(kit) == stored.refresh_token.reveal()

@@ -205,7 +205,7 @@ class InstallFlow:
             extra={
                 "account": account,
                 "event": "installed" if is_new else "reinstalled",
-                "token": result.tokens.access_token.fingerprint(),
+                "token_fp": result.tokens.access_token.fingerprint(),
             },
         )
         return InstallResult(
