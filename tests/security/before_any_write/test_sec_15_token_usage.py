@@ -15,35 +15,12 @@ from flask.testing import FlaskClient
 from gorgias_appkit.oauth.protocol import parse_token_response
 from gorgias_appkit.sandbox import SandboxControl
 
-from ..conftest import InstallActions
-from .support import Network
-from .support import consent
-from .support import kit_of
-from .support import query_of
-from .support import start
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Token handling does not depend on the database; one tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """Token handling does not depend on the reference app: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
-
+from ...conftest import InstallActions
+from ..support import Network
+from ..support import consent
+from ..support import kit_of
+from ..support import query_of
+from ..support import start
 
 BAD_BODIES = [
     {"access_token": "at-123", "token_type": "mac", "mac_key": "k"},

@@ -8,29 +8,7 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit.sandbox import SandboxControl
 
-from ..conftest import InstallActions
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """The mix-up checks run before any write; one database tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """The mix-up checks run before any write: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
+from ...conftest import InstallActions
 
 
 def token_calls(sandbox: SandboxControl) -> dict[str, int]:

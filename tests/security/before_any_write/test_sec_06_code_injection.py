@@ -5,38 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit.sandbox import SandboxControl
 
-from ..conftest import InstallActions
-from .support import consent
-from .support import decode_session
-from .support import query_of
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """The refusals happen before any write; one database tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """The refusals happen before any write: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
+from ...conftest import InstallActions
+from ..support import consent
+from ..support import decode_session
+from ..support import query_of
 
 
 def _nothing_bound(app: Flask, client: FlaskClient, sandbox: SandboxControl) -> None:

@@ -11,29 +11,7 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit.sandbox import SandboxControl
 
-from ..conftest import InstallActions
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Response headers do not depend on the database; one tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """The callback's response is the kit's own: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
+from ...conftest import InstallActions
 
 
 def test_callback_is_a_clean_303_with_no_referrer_and_no_store(

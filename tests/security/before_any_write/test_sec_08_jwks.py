@@ -20,33 +20,11 @@ from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.oauth.idtoken import validate_id_token
 from gorgias_appkit.sandbox import SandboxControl
 
-from ..conftest import InstallActions
-from .idp import CLIENT_ID
-from .idp import Issuers
-from .idp import jwk
-from .idp import signed
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Key handling does not depend on the database; one tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """Key handling does not depend on the reference app: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
+from ...conftest import InstallActions
+from ..idp import CLIENT_ID
+from ..idp import Issuers
+from ..idp import jwk
+from ..idp import signed
 
 
 @pytest.fixture

@@ -11,36 +11,13 @@ from flask.testing import FlaskClient
 from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.starter import create_app
 
-from ..conftest import APP_URL
-from ..conftest import InstallActions
-from .support import Network
-from .support import consent
-from .support import kit_of
-from .support import query_of
-from .support import start
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """Redirect targets do not depend on the database; one tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """Redirect targets do not depend on the reference app: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
-
+from ...conftest import APP_URL
+from ...conftest import InstallActions
+from ..support import Network
+from ..support import consent
+from ..support import kit_of
+from ..support import query_of
+from ..support import start
 
 HOSTILE_NEXT = [
     "https://evil.com",

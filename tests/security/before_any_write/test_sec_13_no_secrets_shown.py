@@ -26,34 +26,12 @@ from gorgias_appkit.redact import json_default
 from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.base import TokenSet
 
-from ..conftest import CLIENT_SECRET
-from ..conftest import InstallActions
-from .support import kit_of
-from .support import state_of
+from ...conftest import CLIENT_SECRET
+from ...conftest import InstallActions
+from ..support import kit_of
+from ..support import state_of
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    """What is shown does not depend on the database; one tier is enough."""
-    return sqlite_url
-
-
-@pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
-    """What is shown comes from the kit's own pages: a fresh browser on one kit-only app."""
-    return shared_installer
-
-
-@pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    return shared_app
 
 
 @pytest.mark.parametrize(
