@@ -207,8 +207,11 @@ class Kit:
             conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
-        """Release the HTTP client and the database pool."""
+        """Release the HTTP client, the database pool and the Redis pool (if any)."""
         self.http.close()
+        close_budget = getattr(self.budget.store, "close", None)
+        if callable(close_budget):
+            close_budget()
         self.engine.dispose()
 
     # -- issue 6: the ledger, disconnect with clean-up, operator actions -------------------
