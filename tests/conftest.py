@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +52,29 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("skipped test tiers")
         for line in sorted(_SKIPPED):
             terminalreporter.write_line(line)
+
+
+# -- processes on real ports ----------------------------------------------------------------
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> httpx.Response:
+    """Poll ``url`` until it answers 200 while ``proc`` keeps running; return that answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server exited early"
+        try:
+            response = httpx.get(url, timeout=1)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
 
 
 # -- sandbox ---------------------------------------------------------------------------------

@@ -5,37 +5,19 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the demo exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} never answered")
+from ..conftest import free_port
+from ..conftest import wait_until_up
 
 
 def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
     """A fresh folder: the demo starts on built-in defaults; an install reaches the dashboard."""
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GORGIAS_", "SANDBOX_"))}
     exe = Path(sys.executable).with_name("gorgias-appkit")
     proc = subprocess.Popen(  # noqa: S603 - our own console script
@@ -47,7 +29,7 @@ def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
     )
     app = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{app}/healthz", proc)
+        wait_until_up(f"{app}/healthz", proc)
         with httpx.Client(follow_redirects=False, timeout=10) as browser:
             authorize = browser.get(f"{app}/oauth/install", params={"account": "acme"})
             assert authorize.status_code == 302

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from gorgias_appkit.store.crypto import generate_key
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from ..conftest import free_port
+from ..conftest import wait_until_up
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -40,7 +35,7 @@ EXE = str(Path(sys.executable).with_name("gorgias-appkit"))
 
 def test_serve_runs_gunicorn_workers(tmp_path: Path) -> None:
     """Two gunicorn workers answer /healthz and the install page over real HTTP."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(  # noqa: S603 - our own console script
         [EXE, "serve", "--port", str(port), "--workers", "2"],
         cwd=tmp_path,
@@ -49,15 +44,7 @@ def test_serve_runs_gunicorn_workers(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "serve exited early"
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve never answered"
-                time.sleep(0.2)
+        health = wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
         assert health.json() == {"status": "ok"}
         page = httpx.get(f"http://127.0.0.1:{port}/oauth/install", timeout=5)
         assert page.status_code == 200 and 'name="account"' in page.text
@@ -74,7 +61,7 @@ def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:
     env = _env(tmp_path)
     del env["GORGIAS_ENCRYPTION_KEYS"], env["GORGIAS_SECRET_KEY"]
     result = subprocess.run(  # noqa: S603 - our own console script
-        [EXE, "serve", "--port", str(_free_port())],
+        [EXE, "serve", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         capture_output=True,

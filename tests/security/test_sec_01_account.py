@@ -18,41 +18,20 @@ from gorgias_appkit.redact import Secret
 from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.base import TokenSet
 
+from ..unit.test_accounts import HOSTILE_ACCOUNTS
 from .support import Network
 from .support import kit_of
 from .support import sandbox_calls
 
-# The checklist's list, then more of our own.
+# The checklist's list (shared with the unit tests), then more of our own.
 HOSTILE = [
-    "evil.com/x?",
-    "evil.com#",
-    "evil.com%2F",
-    "a@evil.com",
-    "acme.evil.com",
-    "acme.gorgias.com.evil.com",
-    "acme:443",
-    "-acme",
-    "acme-",
-    "a" * 64,
-    "",
-    " acme",
-    "acme\r\nX-A: 1",
-    "acme%00",
-    "\u0430cme",
-    "127.0.0.1",
-    "acme ",
-    "acme\x00",
+    *HOSTILE_ACCOUNTS,
     "acme\t",
     "acme/../globex",
-    "acme\\evil",
-    "ac_me",
-    "//evil.com",
-    "acme?x=1",
     "acme#frag",
     "http://evil.com",
     "acme.",
     ".acme",
-    "xn--80ak6aa92e.com",
     "[::1]",
     "localhost:8000",
     "acme@",
