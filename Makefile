@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench browser clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./sandbox -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,9 +21,9 @@ test: $(STAMP)
 # ruff's rule set (pyproject.toml) includes S, the bandit security rules: every ignore there or
 # in a noqa comment says why. mypy is strict on src/.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy src/gorgias_appkit
+	$(BIN)/ruff check src tests bench sandbox
+	$(BIN)/ruff format --check src tests bench sandbox
+	$(BIN)/mypy src/gorgias_appkit sandbox/src/gorgias_sandbox
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -36,8 +36,8 @@ BLOCKS, BLOCK_CALLS = 16, 80
 
 
 def _serve(conn: Connection) -> None:
-    from gorgias_appkit.sandbox import SandboxConfig
-    from gorgias_appkit.sandbox import SandboxServer
+    from gorgias_sandbox import SandboxConfig
+    from gorgias_sandbox import SandboxServer
 
     config = SandboxConfig(
         client_id=CLIENT_ID,
@@ -181,7 +181,7 @@ def _overhead(control: Any, env: dict[str, str]) -> None:
 
 def run() -> None:
     """Print the budgeted and reactive throughput and the per-call overhead."""
-    from gorgias_appkit.sandbox import SandboxControl
+    from gorgias_sandbox import SandboxControl
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()

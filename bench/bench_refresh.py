@@ -43,13 +43,13 @@ from sqlalchemy import text
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
 from gorgias_appkit.redact import Secret
-from gorgias_appkit.sandbox import SandboxConfig
-from gorgias_appkit.sandbox import SandboxControl
-from gorgias_appkit.sandbox import SandboxServer
 from gorgias_appkit.store.base import InstallUpdate
 from gorgias_appkit.store.base import TokenSet
 from gorgias_appkit.store.crypto import generate_key
 from gorgias_appkit.store.schema import installations
+from gorgias_sandbox import SandboxConfig
+from gorgias_sandbox import SandboxControl
+from gorgias_sandbox import SandboxServer
 
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"  # noqa: S105 - the sandbox's fake client

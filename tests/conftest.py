@@ -26,11 +26,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
-from gorgias_appkit.sandbox import SandboxConfig
-from gorgias_appkit.sandbox import SandboxControl
-from gorgias_appkit.sandbox import SandboxServer
 from gorgias_appkit.starter import create_app
 from gorgias_appkit.store.crypto import generate_key
+from gorgias_sandbox import SandboxConfig
+from gorgias_sandbox import SandboxControl
+from gorgias_sandbox import SandboxServer
 
 CLIENT_ID = "test-client-id"
 CLIENT_SECRET = "s3cr+t/with:odd%chars"  # RFC 6749 §2.3.1 encoding is exercised on every test

@@ -20,11 +20,11 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from gorgias_appkit import Kit
-from gorgias_appkit.sandbox import SandboxConfig
-from gorgias_appkit.sandbox import SandboxControl
-from gorgias_appkit.sandbox import SandboxServer
 from gorgias_appkit.servers import ThreadedServer
 from gorgias_appkit.starter import create_app
+from gorgias_sandbox import SandboxConfig
+from gorgias_sandbox import SandboxControl
+from gorgias_sandbox import SandboxServer
 
 from ..conftest import CLIENT_ID
 from ..conftest import CLIENT_SECRET

@@ -10,7 +10,7 @@ import httpx
 
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import tier_unavailable
 

@@ -18,7 +18,7 @@ import httpx
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
 from gorgias_appkit.backoff import Backoff
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env
 

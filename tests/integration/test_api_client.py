@@ -27,8 +27,8 @@ from gorgias_appkit.errors import PayloadTooLarge
 from gorgias_appkit.errors import ServerError
 from gorgias_appkit.errors import Unauthorized
 from gorgias_appkit.metrics import METRICS
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.base import InstallStatus
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env
 from .api_helpers import install

@@ -22,7 +22,7 @@ from werkzeug.security import generate_password_hash
 from gorgias_appkit import Kit
 from gorgias_appkit.cli import main
 from gorgias_appkit.preflight import Preflight
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

@@ -19,8 +19,8 @@ from sqlalchemy import update
 
 from gorgias_appkit import InstallationUnavailable
 from gorgias_appkit import InstallStatus
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.schema import pending_revocations
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from .lifecycle_support import KitFactory

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_ID
 from ..conftest import InstallActions

@@ -16,7 +16,7 @@ from gorgias_appkit import InstallStatus
 from gorgias_appkit import Kit
 from gorgias_appkit import LifecycleEvent
 from gorgias_appkit.errors import CleanupIncomplete
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import APP_URL
 from ..conftest import InstallActions

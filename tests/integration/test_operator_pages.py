@@ -12,8 +12,8 @@ from werkzeug.security import generate_password_hash
 
 from gorgias_appkit import ConfigError
 from gorgias_appkit import Kit
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.starter import create_app
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

@@ -24,7 +24,7 @@ from gorgias_appkit.api.bucket import TakeRequest
 from gorgias_appkit.api.budget import MemoryBucketStore
 from gorgias_appkit.api.budget_redis import RedisBucketStore
 from gorgias_appkit.metrics import METRICS
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env
 from .api_helpers import install

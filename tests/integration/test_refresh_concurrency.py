@@ -18,7 +18,7 @@ import pytest
 from gorgias_appkit import InstallStatus
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from .lifecycle_support import KitFactory
 from .lifecycle_support import MovableClock

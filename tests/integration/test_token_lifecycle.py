@@ -24,7 +24,7 @@ from gorgias_appkit.backoff import Backoff
 from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.errors import Unauthorized
 from gorgias_appkit.metrics import METRICS
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from .lifecycle_support import KitFactory

@@ -15,8 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Kit
-from gorgias_appkit.sandbox import SandboxControl
-from gorgias_appkit.sandbox import SandboxServer
+from gorgias_sandbox import SandboxControl
+from gorgias_sandbox import SandboxServer
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

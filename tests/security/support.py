@@ -22,8 +22,8 @@ from flask import render_template_string
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Kit
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.web import GorgiasKit
+from gorgias_sandbox import SandboxControl
 
 EVIL = "https://evil.example"
 # A partner page on the kit's base template (so flashed install notices are shown).

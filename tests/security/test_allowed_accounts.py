@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from gorgias_appkit.sandbox import SandboxControl
-from gorgias_appkit.sandbox import SandboxServer
+from gorgias_sandbox import SandboxControl
+from gorgias_sandbox import SandboxServer
 
 from ..conftest import kit_env
 from .support import Network

@@ -34,10 +34,10 @@ from gorgias_appkit.oauth.idtoken import validate_id_token
 from gorgias_appkit.oauth.protocol import parse_error_body as parse_oauth_error
 from gorgias_appkit.oauth.protocol import parse_token_response
 from gorgias_appkit.oauth.protocol import unverified_claims
-from gorgias_appkit.sandbox import SandboxServer
 from gorgias_appkit.store.crypto import Keyring
 from gorgias_appkit.store.crypto import generate_key
 from gorgias_appkit.web.security import safe_return_path
+from gorgias_sandbox import SandboxServer
 
 from .idp import CLIENT_ID
 from .idp import Issuers

@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit.errors import IdTokenError
 from gorgias_appkit.oauth.idtoken import validate_refreshed_id_token
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from .idp import CLIENT_ID
@@ -188,7 +188,7 @@ def test_refusal_log_lines_carry_no_token(
     lines = [
         r.getMessage()
         for r in caplog.records
-        if r.name.startswith("gorgias_appkit.") and not r.name.startswith("gorgias_appkit.sandbox")
+        if r.name.startswith("gorgias_appkit.") and not r.name.startswith("gorgias_sandbox")
     ]
     assert any("bad_signature" in line for line in lines)
     assert not any("eyJ" in line for line in lines)

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit import InvalidAccount
 from gorgias_appkit.redact import Secret
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.base import TokenSet
+from gorgias_sandbox import SandboxControl
 
 from ..unit.test_accounts import HOSTILE_ACCOUNTS
 from .support import Network

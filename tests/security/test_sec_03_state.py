@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from gorgias_appkit import InvalidState
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

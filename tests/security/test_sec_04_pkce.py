@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 import gorgias_appkit.oauth
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

@@ -15,8 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.web import csrf_exempt
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import APP_URL
 from ..conftest import InstallActions

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.starter import create_app
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_SECRET
 from ..conftest import InstallActions

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from gorgias_appkit import ConfigError
 from gorgias_appkit import KitSettings
 from gorgias_appkit.config import DEFAULT_SCOPES
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.starter import create_app
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions
 from ..conftest import kit_env

@@ -5,7 +5,7 @@ failure pages (bad state, declined consent, a failed exchange), and a disconnect
 logger at DEBUG. Then the captured log records (message and traceback), the HTML of every page
 the browser saw, and the bytes of the SQLite database are searched for every token the sandbox
 issued, every code and state, and the client secret. Records from the in-process sandbox's own
-loggers (``authlib``, ``gorgias_appkit.sandbox``) are the test peer's, not the app's, and are
+loggers (``authlib``, ``gorgias_sandbox``) are the test peer's, not the app's, and are
 the only ones left out.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_SECRET
 from ..conftest import kit_env
@@ -29,7 +29,7 @@ from .support import decode_session
 from .support import kit_of
 from .support import start
 
-PEER_LOGGERS = ("authlib", "gorgias_appkit.sandbox")
+PEER_LOGGERS = ("authlib", "gorgias_sandbox")
 
 
 def _callback(client: FlaskClient, query: dict[str, str], pages: list[str]) -> int:

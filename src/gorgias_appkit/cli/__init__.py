@@ -44,8 +44,9 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 
     Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias.
     """
-    from ..sandbox import SandboxConfig
-    from ..sandbox import create_sandbox
+    from gorgias_sandbox import SandboxConfig
+    from gorgias_sandbox import create_sandbox
+
     from ..servers import ThreadedServer
     from ..starter import create_app
 
@@ -96,8 +97,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8800, show_default=True)
 def sandbox(host: str, port: int) -> None:
     """Run the sandbox (a local fake Gorgias) alone; switches come from SANDBOX_* variables."""
-    from ..sandbox import SandboxConfig
-    from ..sandbox import serve_sandbox
+    from gorgias_sandbox import SandboxConfig
+    from gorgias_sandbox import serve_sandbox
 
     try:
         config = SandboxConfig.from_env(os.environ)

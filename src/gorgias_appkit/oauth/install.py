@@ -31,9 +31,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
 from ..accounts import parse_account
 from ..clock import Clock
 from ..config import KitSettings
@@ -108,7 +105,7 @@ class InstallFlow:
         if not self.settings.account_allowed(name):
             raise AccountNotEnabled("this app is not enabled for that Gorgias account yet")
         state = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG (SEC-03)
-        verifier = generate_token(64)  # 64 chars of [A-Za-z0-9] ≈ 381 bits (RFC 7636 §4.1)
+        verifier = protocol.new_code_verifier()
         nonce = secrets.token_urlsafe(24)
         now = self.clock.now()
         issuer = self.settings.url_template.issuer(name)
@@ -134,7 +131,7 @@ class InstallFlow:
             scopes=self.settings.scopes,
             state=state,
             nonce=nonce,
-            code_challenge=create_s256_code_challenge(verifier),
+            code_challenge=protocol.s256_challenge(verifier),
         )
 
     def complete(self, query: Mapping[str, str], *, browser_id: str | None) -> InstallResult:

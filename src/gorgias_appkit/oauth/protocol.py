@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,6 +67,17 @@ def authorize_url(
         }
     )
     return f"{endpoint}?{query}"
+
+
+def new_code_verifier() -> str:
+    """Return a fresh PKCE verifier: 64 chars of ``[A-Za-z0-9_-]``, 384 bits (RFC 7636 §4.1)."""
+    return secrets.token_urlsafe(48)
+
+
+def s256_challenge(verifier: str) -> str:
+    """Return the S256 code challenge of ``verifier``: BASE64URL(SHA256(verifier)), unpadded."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def basic_auth_header(client_id: str, client_secret: Secret) -> str:

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ...conftest import InstallActions
 

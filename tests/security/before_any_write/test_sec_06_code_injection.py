@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ...conftest import InstallActions
 from ..support import consent

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from gorgias_appkit.errors import IdTokenError
 from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.oauth.idtoken import validate_id_token
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ...conftest import InstallActions
 from ..idp import CLIENT_ID

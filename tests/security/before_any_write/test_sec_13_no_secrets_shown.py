@@ -23,8 +23,8 @@ from gorgias_appkit.logfmt import KeyValueFormatter
 from gorgias_appkit.oauth.protocol import parse_error_body
 from gorgias_appkit.redact import SecretScrubber
 from gorgias_appkit.redact import json_default
-from gorgias_appkit.sandbox import SandboxControl
 from gorgias_appkit.store.base import TokenSet
+from gorgias_sandbox import SandboxControl
 
 from ...conftest import CLIENT_SECRET
 from ...conftest import InstallActions

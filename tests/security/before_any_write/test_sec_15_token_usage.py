@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit.oauth.protocol import parse_token_response
-from gorgias_appkit.sandbox import SandboxControl
+from gorgias_sandbox import SandboxControl
 
 from ...conftest import InstallActions
 from ..support import Network

@@ -4,7 +4,7 @@ A *grant* is one completed authorization (one code exchange). It owns every acce
 refresh token issued from that code, the status of each refresh token (``current``,
 ``superseded``, ``revoked``) and a log of every refresh-token presentation with its result, so
 tests can assert e.g. "no second refresh was attempted with a superseded token". The store does
-no locking: :class:`~gorgias_appkit.sandbox.world.World` guards it with its lock.
+no locking: :class:`~gorgias_sandbox.world.World` guards it with its lock.
 """
 
 from __future__ import annotations

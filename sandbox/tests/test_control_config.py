@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gorgias_appkit.sandbox import SandboxConfig, SandboxControl, SandboxControlError
+from gorgias_sandbox import SandboxConfig, SandboxControl, SandboxControlError
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gorgias_appkit.sandbox.ratelimit import LeakyBucket
+from gorgias_sandbox.ratelimit import LeakyBucket
 
 
 class FakeClock:

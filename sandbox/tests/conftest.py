@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from gorgias_appkit.sandbox import SandboxConfig, SandboxServer, World, create_sandbox, world_of
+from gorgias_sandbox import SandboxConfig, SandboxServer, World, create_sandbox, world_of
 
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"

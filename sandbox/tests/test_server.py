@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-import gorgias_appkit.sandbox as sandbox_pkg
-from gorgias_appkit.sandbox import SandboxConfig, SandboxServer
+import gorgias_sandbox as sandbox_pkg
+from gorgias_sandbox import SandboxConfig, SandboxServer
 
 
 def test_server_on_ephemeral_port_serves_the_whole_flow(live_flow: Any, live: Any) -> None:
@@ -76,7 +76,7 @@ def test_two_servers_are_independent() -> None:
 
 
 def test_sandbox_imports_nothing_else_from_the_kit() -> None:
-    """No sandbox module imports gorgias_appkit outside gorgias_appkit.sandbox."""
+    """No sandbox module imports gorgias_appkit outside gorgias_sandbox."""
     root = Path(sandbox_pkg.__file__).parent
     offenders = []
     for path in root.rglob("*.py"):
@@ -93,6 +93,6 @@ def test_sandbox_imports_nothing_else_from_the_kit() -> None:
                 (path.name, n)
                 for n in names
                 if n.startswith("<")
-                or (n.startswith("gorgias_appkit") and not n.startswith("gorgias_appkit.sandbox"))
+                or (n.startswith("gorgias_appkit") and not n.startswith("gorgias_sandbox"))
             ]
     assert offenders == []

@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
-from gorgias_appkit.sandbox import tokens as sandbox_tokens
+from gorgias_sandbox import tokens as sandbox_tokens
 
 
 def _b64(data: str) -> bytes:

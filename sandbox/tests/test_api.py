@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gorgias_appkit.sandbox import tokens as sandbox_tokens
+from gorgias_sandbox import tokens as sandbox_tokens
 
 MESSAGE = {
     "channel": "api",
@@ -298,7 +298,7 @@ def test_api_calls_are_counted_per_route(flow: Any, token: str) -> None:
 
 def test_seed_is_deterministic_and_believable(flow: Any) -> None:
     """Each account's data is the same every time and looks like a helpdesk."""
-    from gorgias_appkit.sandbox.seed import seed_account
+    from gorgias_sandbox.seed import seed_account
 
     first, again = seed_account("acme"), seed_account("acme")
     assert first == again and seed_account("globex") != first

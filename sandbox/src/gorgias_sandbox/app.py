@@ -38,7 +38,7 @@ _KNOWN_GRANTS = ("authorization_code", "refresh_token")
 
 def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     """Create the sandbox Flask app (its :class:`World` is ``world_of(app)``)."""
-    app = Flask("gorgias_appkit.sandbox", template_folder="templates")
+    app = Flask("gorgias_sandbox", template_folder="templates")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = World(config)
     app.extensions[SERVER_KEY] = create_authorization_server(app)
