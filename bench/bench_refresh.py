@@ -42,9 +42,9 @@ from sqlalchemy import text
 
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.redact import Secret
-from gorgias_appkit.store.base import InstallUpdate
-from gorgias_appkit.store.base import TokenSet
+from gorgias_appkit.core.records import InstallUpdate
+from gorgias_appkit.core.records import TokenSet
+from gorgias_appkit.core.secret import Secret
 from gorgias_appkit.store.crypto import generate_key
 from gorgias_appkit.store.schema import installations
 from gorgias_sandbox import SandboxConfig

@@ -5,10 +5,16 @@ The public API is what ``__all__`` lists; everything else may change without not
 
 from __future__ import annotations
 
-from .accounts import UrlTemplate
-from .accounts import parse_account
 from .api.client import GorgiasClient
-from .config import KitSettings
+from .core.account import UrlTemplate
+from .core.account import parse_account
+from .core.events import HookEvent
+from .core.events import LifecycleEvent
+from .core.records import Installation
+from .core.records import InstallStatus
+from .core.records import TokenSet
+from .core.secret import Secret
+from .core.settings import KitSettings
 from .errors import AccessDenied
 from .errors import ApiError
 from .errors import ConfigError
@@ -20,13 +26,7 @@ from .errors import InvalidGrant
 from .errors import InvalidState
 from .errors import OAuthError
 from .errors import RateLimited
-from .hooks import HookEvent
-from .hooks import LifecycleEvent
 from .kit import Kit
-from .redact import Secret
-from .store.base import Installation
-from .store.base import InstallStatus
-from .store.base import TokenSet
 
 __version__ = "0.1.0"
 

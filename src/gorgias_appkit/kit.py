@@ -20,37 +20,37 @@ from sqlalchemy import text
 
 from .api.budget import Priority
 from .api.budget import RateBudget
-from .api.budget_redis import RedisBucketStore
-from .api.budget_sql import SQLBucketStore
 from .api.client import GorgiasClient
-from .backoff import Backoff
-from .clock import Clock
-from .clock import system_clock
-from .config import KitSettings
-from .devkeys import with_defaults
+from .api.objects import AccountObjects
+from .core.clock import Clock
+from .core.clock import system_clock
+from .core.events import HookEvent
+from .core.events import Hooks
+from .core.events import LifecycleEvent
+from .core.records import Installation
+from .core.records import InstallEvent
+from .core.retry import Backoff
+from .core.secret import SCRUBBER
+from .core.settings import KitSettings
 from .errors import InstallationNotFound
-from .hooks import HookEvent
-from .hooks import Hooks
-from .hooks import LifecycleEvent
-from .lifecycle import AccountObjects
 from .oauth.client import TOKEN_BACKOFF
 from .oauth.client import OAuthClient
 from .oauth.idtoken import JwksCache
 from .oauth.idtoken import validate_refreshed_id_token
 from .oauth.install import InstallFlow
 from .oauth.install import InstallResult
-from .redact import SCRUBBER
-from .revocations import RevocationReport
-from .store.base import Installation
-from .store.base import InstallEvent
 from .store.crypto import Keyring
 from .store.engine import make_engine
 from .store.engine import upgrade
-from .store.ledger import SQLLedger
-from .store.sql import SQLInstallationStore
-from .store.sql import SQLStateStore
-from .tokens import RefreshReport
-from .tokens import TokenManager
+from .store.instance import with_defaults
+from .store.redis_buckets import RedisBucketStore
+from .store.sql.buckets import SQLBucketStore
+from .store.sql.installations import SQLInstallationStore
+from .store.sql.installations import SQLStateStore
+from .store.sql.ledger import SQLLedger
+from .tokens.disconnect import RevocationReport
+from .tokens.manager import RefreshReport
+from .tokens.manager import TokenManager
 
 
 class Kit:

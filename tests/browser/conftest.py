@@ -20,7 +20,7 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from gorgias_appkit import Kit
-from gorgias_appkit.servers import ThreadedServer
+from gorgias_appkit.cli.servers import ThreadedServer
 from gorgias_appkit.starter import create_app
 from gorgias_sandbox import SandboxConfig
 from gorgias_sandbox import SandboxControl

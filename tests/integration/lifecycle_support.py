@@ -17,7 +17,7 @@ import httpx
 
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.backoff import Backoff
+from gorgias_appkit.core.retry import Backoff
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env

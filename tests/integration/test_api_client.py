@@ -16,6 +16,7 @@ from gorgias_appkit.api.models import Integration
 from gorgias_appkit.api.models import Ticket
 from gorgias_appkit.api.models import User
 from gorgias_appkit.api.resources import message
+from gorgias_appkit.core.records import InstallStatus
 from gorgias_appkit.errors import ApiError
 from gorgias_appkit.errors import BadRequest
 from gorgias_appkit.errors import Conflict
@@ -27,7 +28,6 @@ from gorgias_appkit.errors import PayloadTooLarge
 from gorgias_appkit.errors import ServerError
 from gorgias_appkit.errors import Unauthorized
 from gorgias_appkit.metrics import METRICS
-from gorgias_appkit.store.base import InstallStatus
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env

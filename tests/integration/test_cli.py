@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from gorgias_appkit import Kit
 from gorgias_appkit.cli import main
-from gorgias_appkit.preflight import Preflight
+from gorgias_appkit.cli.preflight import Preflight
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import InstallActions

@@ -20,7 +20,7 @@ from flask import Flask
 from gorgias_appkit import InstallationUnavailable
 from gorgias_appkit import InstallStatus
 from gorgias_appkit import OAuthError
-from gorgias_appkit.backoff import Backoff
+from gorgias_appkit.core.retry import Backoff
 from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.errors import Unauthorized
 from gorgias_appkit.metrics import METRICS

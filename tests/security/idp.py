@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gorgias_appkit import Secret
 from gorgias_appkit import UrlTemplate
-from gorgias_appkit.clock import system_clock
+from gorgias_appkit.core.clock import system_clock
 from gorgias_appkit.oauth.client import OAuthClient
 from gorgias_appkit.oauth.idtoken import JwksCache
 

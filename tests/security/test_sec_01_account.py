@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InvalidAccount
-from gorgias_appkit.redact import Secret
-from gorgias_appkit.store.base import TokenSet
+from gorgias_appkit.core.records import TokenSet
+from gorgias_appkit.core.secret import Secret
 from gorgias_sandbox import SandboxControl
 
 from ..unit.test_accounts import HOSTILE_ACCOUNTS

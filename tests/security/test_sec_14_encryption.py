@@ -19,7 +19,7 @@ from gorgias_appkit import KitSettings
 from gorgias_appkit.cli import main
 from gorgias_appkit.starter import create_app
 from gorgias_appkit.store.crypto import generate_key
-from gorgias_appkit.store.rotate import KeyRotation
+from gorgias_appkit.store.rotation import KeyRotation
 from gorgias_appkit.store.schema import install_states
 from gorgias_appkit.store.schema import installations
 from gorgias_sandbox import SandboxControl

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit import ConfigError
 from gorgias_appkit import KitSettings
-from gorgias_appkit.config import DEFAULT_SCOPES
+from gorgias_appkit.core.settings import DEFAULT_SCOPES
 from gorgias_appkit.starter import create_app
 from gorgias_sandbox import SandboxControl
 

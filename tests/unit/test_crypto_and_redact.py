@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from gorgias_appkit import Secret
+from gorgias_appkit.core.secret import SecretScrubber
 from gorgias_appkit.errors import DecryptionError
-from gorgias_appkit.redact import SecretScrubber
 from gorgias_appkit.store.crypto import Keyring
 from gorgias_appkit.store.crypto import generate_key
 

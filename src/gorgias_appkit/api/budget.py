@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 from typing import Protocol
 
-from ..clock import Clock
+from ..core.clock import Clock
 from ..errors import RateLimited
 from ..metrics import METRICS
 from ..metrics import Metrics

@@ -22,10 +22,11 @@ from typing import Any
 
 import httpx
 
-from ..accounts import UrlTemplate
-from ..backoff import Backoff
-from ..backoff import parse_retry_after
-from ..clock import Clock
+from ..core.account import UrlTemplate
+from ..core.clock import Clock
+from ..core.retry import Backoff
+from ..core.retry import parse_retry_after
+from ..core.secret import Secret
 from ..errors import ApiError
 from ..errors import GorgiasUnreachable
 from ..errors import OutcomeUnknown
@@ -33,8 +34,7 @@ from ..errors import RateLimited
 from ..errors import ServerError
 from ..errors import Unauthorized
 from ..metrics import METRICS
-from ..redact import Secret
-from ..tokens import TokenManager
+from ..tokens.manager import TokenManager
 from .budget import Priority
 from .budget import RateBudget
 from .errors import error_for

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import click
 
 from ..errors import GorgiasAppError
-from ..logfmt import configure_logging
+from .logging import configure_logging
 
 DEMO_CLIENT_ID = "sandbox-client-id"
 DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's well-known default
@@ -47,8 +47,8 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
     from gorgias_sandbox import SandboxConfig
     from gorgias_sandbox import create_sandbox
 
-    from ..servers import ThreadedServer
     from ..starter import create_app
+    from .servers import ThreadedServer
 
     app_url = f"http://{host}:{port}"
     sandbox_config = SandboxConfig(
@@ -84,8 +84,8 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Run the reference app alone on gunicorn, configured from the environment."""
-    from ..servers import run_gunicorn
     from ..starter import create_app
+    from .servers import run_gunicorn
 
     with _friendly_errors():
         create_app()  # validate configuration and migrate once before forking workers

@@ -12,11 +12,11 @@ from dataclasses import asdict
 import click
 import httpx
 
-from ..preflight import Preflight
 from .output import console
 from .output import json_option
 from .output import print_json
 from .output import table
+from .preflight import Preflight
 
 _MARKS = {
     "ok": "[green]ok[/]",

@@ -44,7 +44,7 @@ def keys_generate() -> None:
 def keys_rotate(batch_size: int, dry_run: bool) -> None:
     """Re-encrypt every stored token under the newest key (first in GORGIAS_ENCRYPTION_KEYS)."""
     from ..kit import Kit
-    from ..store.rotate import KeyRotation
+    from ..store.rotation import KeyRotation
 
     try:
         kit = Kit.from_env()

@@ -17,12 +17,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..accounts import parse_account
+from ..core.account import parse_account
+from ..core.records import Installation
+from ..core.records import InstallEvent
 from ..errors import GorgiasAppError
 from ..kit import Kit
-from ..store.base import Installation
-from ..store.base import InstallEvent
-from ..store.ledger import LedgerEntry
+from ..store.sql.ledger import LedgerEntry
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 

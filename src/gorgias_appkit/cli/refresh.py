@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import GorgiasAppError
-from ..tokens import RefreshOutcome
-from ..tokens import RefreshReport
+from ..tokens.manager import RefreshOutcome
+from ..tokens.manager import RefreshReport
 from . import _friendly_errors
 
 if TYPE_CHECKING:
     from ..kit import Kit
-    from ..revocations import RevocationReport
+    from ..tokens.disconnect import RevocationReport
 
 
 @click.command("refresh-due")

@@ -25,16 +25,16 @@ from datetime import datetime
 
 import httpx
 
-from ..accounts import UrlTemplate
-from ..backoff import Backoff
-from ..backoff import parse_retry_after
-from ..clock import Clock
+from ..core.account import UrlTemplate
+from ..core.clock import Clock
+from ..core.retry import Backoff
+from ..core.retry import parse_retry_after
+from ..core.secret import Secret
 from ..errors import ExchangeOutcomeUnknown
 from ..errors import InvalidGrant
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
 from ..metrics import METRICS
-from ..redact import Secret
 from . import protocol
 from .protocol import TokenResponse
 

@@ -21,16 +21,16 @@ from datetime import timedelta
 from urllib.parse import quote_plus
 from urllib.parse import urlencode
 
-from ..clock import from_timestamp
+from ..core.clock import from_timestamp
+from ..core.records import TokenSet
+from ..core.secret import MASK
+from ..core.secret import SCRUBBER
+from ..core.secret import Secret
 from ..errors import AccessDenied
 from ..errors import InvalidGrant
 from ..errors import InvalidState
 from ..errors import InvalidTokenResponse
 from ..errors import OAuthError
-from ..redact import MASK
-from ..redact import SCRUBBER
-from ..redact import Secret
-from ..store.base import TokenSet
 
 # Bounds on callback values: far above anything real, far below anything abusive.
 _MAX_STATE = 512

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..core.secret import Secret
 from ..errors import DecryptionError
-from ..redact import Secret
 
 _VERSION = "v1"
 _HKDF_INFO = b"gorgias-appkit token encryption v1"

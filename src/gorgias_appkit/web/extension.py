@@ -16,11 +16,11 @@ from typing import Any
 from flask import Flask
 from flask import current_app
 
-from ..config import KitSettings
-from ..devkeys import with_defaults
+from ..core.secret import Secret
+from ..core.settings import KitSettings
 from ..errors import ConfigError
 from ..kit import Kit
-from ..redact import Secret
+from ..store.instance import with_defaults
 from . import security
 from .views import bp
 

@@ -21,7 +21,7 @@ from flask import request
 
 from ..metrics import METRICS
 from ..metrics import Labels
-from ..store.stats import installations_by_status
+from ..store.sql.stats import installations_by_status
 from .extension import get_kit
 from .operator import admin_configured
 from .operator import is_admin

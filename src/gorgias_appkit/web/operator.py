@@ -36,10 +36,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from ..cli.preflight import looks_like_password_hash
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
-from ..preflight import looks_like_password_hash
-from ..store.stats import installations_by_status
+from ..store.sql.stats import installations_by_status
 from .extension import get_kit
 from .security import csrf_token
 from .security import require_csrf

@@ -18,12 +18,12 @@ from flask import jsonify
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Secret
+from gorgias_appkit.cli.logging import KeyValueFormatter
+from gorgias_appkit.core.records import TokenSet
+from gorgias_appkit.core.secret import SecretScrubber
+from gorgias_appkit.core.secret import json_default
 from gorgias_appkit.errors import InvalidGrant
-from gorgias_appkit.logfmt import KeyValueFormatter
 from gorgias_appkit.oauth.protocol import parse_error_body
-from gorgias_appkit.redact import SecretScrubber
-from gorgias_appkit.redact import json_default
-from gorgias_appkit.store.base import TokenSet
 from gorgias_sandbox import SandboxControl
 
 from ...conftest import CLIENT_SECRET

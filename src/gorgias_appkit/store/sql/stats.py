@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy import func
 from sqlalchemy import select
 
-from .base import InstallStatus
-from .schema import installations
+from ...core.records import InstallStatus
+from ..schema import installations
 
 
 def installations_by_status(engine: Engine) -> dict[str, int]:

@@ -18,21 +18,21 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .accounts import is_loopback_host
-from .clock import Clock
-from .clock import system_clock
-from .config import KitSettings
-from .devkeys import with_defaults
-from .errors import ConfigError
-from .errors import GorgiasAppError
-from .kit import Kit
+from ..core.account import is_loopback_host
+from ..core.clock import Clock
+from ..core.clock import system_clock
+from ..core.settings import KitSettings
+from ..errors import ConfigError
+from ..errors import GorgiasAppError
+from ..kit import Kit
+from ..store.crypto import DECRYPTION_FAILED
+from ..store.crypto import Keyring
+from ..store.engine import current_revision
+from ..store.instance import with_defaults
 from .preflight_network import Finding
 from .preflight_network import Level
 from .preflight_network import probe_account
 from .preflight_network import probe_app_url
-from .store.crypto import DECRYPTION_FAILED
-from .store.crypto import Keyring
-from .store.engine import current_revision
 
 NETWORK_FILESYSTEMS = frozenset(
     {

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .accounts import parse_account
-from .clock import Clock
-from .config import KitSettings
-from .errors import GorgiasAppError
+from ..core.account import parse_account
+from ..core.clock import Clock
+from ..core.settings import KitSettings
+from ..errors import GorgiasAppError
 
 Level = Literal["ok", "warn", "fail", "skip"]
 CLOCK_WARN, CLOCK_FAIL = 5.0, 60.0

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
-from .errors import InvalidAccount
+from ..errors import ConfigError
+from ..errors import InvalidAccount
 
 # An RFC 1123 DNS label: what a Gorgias subdomain can be (SEC-01).
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)

@@ -16,24 +16,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from .backoff import Backoff
-from .clock import Clock
-from .errors import InstallationNotFound
-from .errors import OAuthError
-from .errors import TokenEndpointError
-from .hooks import HookEvent
-from .hooks import LifecycleEvent
-from .oauth.client import OAuthClient
-from .redact import Secret
-from .store.base import Installation
-from .store.base import InstallStatus
-from .store.base import InstallUpdate
-from .store.revocation_queue import PendingRevocation
-from .store.revocation_queue import SQLRevocationQueue
-from .store.sql import SQLInstallationStore
+from ..core.clock import Clock
+from ..core.events import HookEvent
+from ..core.events import LifecycleEvent
+from ..core.records import Installation
+from ..core.records import InstallStatus
+from ..core.records import InstallUpdate
+from ..core.retry import Backoff
+from ..core.secret import Secret
+from ..errors import InstallationNotFound
+from ..errors import OAuthError
+from ..errors import TokenEndpointError
+from ..oauth.client import OAuthClient
+from ..store.sql.installations import SQLInstallationStore
+from ..store.sql.revocations import PendingRevocation
+from ..store.sql.revocations import SQLRevocationQueue
 
 if TYPE_CHECKING:
-    from .tokens import TokenManager
+    from .manager import TokenManager
 
 log = logging.getLogger("gorgias_appkit.revocations")
 

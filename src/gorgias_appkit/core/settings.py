@@ -14,13 +14,13 @@ from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .accounts import DEFAULT_URL_TEMPLATE
-from .accounts import UrlTemplate
-from .accounts import is_loopback_host
-from .accounts import parse_account
-from .errors import ConfigError
-from .errors import InvalidAccount
-from .redact import Secret
+from ..errors import ConfigError
+from ..errors import InvalidAccount
+from .account import DEFAULT_URL_TEMPLATE
+from .account import UrlTemplate
+from .account import is_loopback_host
+from .account import parse_account
+from .secret import Secret
 
 # Granular scopes a typical app needs (gorgias-platform.md §2); `offline` gives a refresh
 # token, `openid` an id_token we can check. `write:all` is deprecated and refused.

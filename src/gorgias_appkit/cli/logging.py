@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from .redact import SCRUBBER
+from ..core.secret import SCRUBBER
 
 _FIELDS = ("account", "event", "token_fp", "status", "rotated", "reason")
 

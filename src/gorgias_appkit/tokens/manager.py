@@ -28,30 +28,30 @@ from dataclasses import field
 from datetime import timedelta
 from enum import StrEnum
 
-from .backoff import Backoff
-from .clock import Clock
-from .errors import IdTokenError
-from .errors import InstallationNotFound
-from .errors import InstallationUnavailable
-from .errors import InvalidGrant
-from .errors import OAuthError
-from .errors import TokenEndpointError
-from .hooks import HookEvent
-from .hooks import Hooks
-from .hooks import LifecycleEvent
-from .metrics import METRICS
-from .oauth.client import OAuthClient
-from .oauth.protocol import TokenResponse
-from .oauth.protocol import unverified_claims
-from .redact import Secret
-from .revocations import RevocationReport
-from .revocations import Revoker
-from .store.base import Installation
-from .store.base import InstallStatus
-from .store.base import InstallUpdate
-from .store.base import TokenSet
-from .store.sql import LockedRow
-from .store.sql import SQLInstallationStore
+from ..core.clock import Clock
+from ..core.events import HookEvent
+from ..core.events import Hooks
+from ..core.events import LifecycleEvent
+from ..core.records import Installation
+from ..core.records import InstallStatus
+from ..core.records import InstallUpdate
+from ..core.records import TokenSet
+from ..core.retry import Backoff
+from ..core.secret import Secret
+from ..errors import IdTokenError
+from ..errors import InstallationNotFound
+from ..errors import InstallationUnavailable
+from ..errors import InvalidGrant
+from ..errors import OAuthError
+from ..errors import TokenEndpointError
+from ..metrics import METRICS
+from ..oauth.client import OAuthClient
+from ..oauth.protocol import TokenResponse
+from ..oauth.protocol import unverified_claims
+from ..store.sql.installations import LockedRow
+from ..store.sql.installations import SQLInstallationStore
+from .disconnect import RevocationReport
+from .disconnect import Revoker
 
 log = logging.getLogger("gorgias_appkit.tokens")
 

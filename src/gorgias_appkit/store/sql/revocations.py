@@ -20,10 +20,10 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
-from ..clock import Clock
-from ..redact import Secret
-from .crypto import Keyring
-from .schema import pending_revocations
+from ...core.clock import Clock
+from ...core.secret import Secret
+from ..crypto import Keyring
+from ..schema import pending_revocations
 
 R = pending_revocations.c
 

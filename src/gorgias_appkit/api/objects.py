@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .api.client import GorgiasClient
-from .errors import ApiError
-from .errors import CleanupIncomplete
-from .errors import NotFound
-from .store.ledger import LedgerEntry
-from .store.ledger import SQLLedger
+from ..errors import ApiError
+from ..errors import CleanupIncomplete
+from ..errors import NotFound
+from ..store.sql.ledger import LedgerEntry
+from ..store.sql.ledger import SQLLedger
+from .client import GorgiasClient
 
 log = logging.getLogger("gorgias_appkit.lifecycle")
 

@@ -32,15 +32,15 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..core.records import InstallUpdate
 from ..errors import DecryptionError
 from ..errors import StoreError
-from .base import InstallUpdate
 from .crypto import Keyring
-from .revocation_queue import _context as revocation_context
 from .schema import install_states
 from .schema import installations
 from .schema import pending_revocations
-from .sql import SQLInstallationStore
+from .sql.installations import SQLInstallationStore
+from .sql.revocations import _context as revocation_context
 
 T, S, R = installations.c, install_states.c, pending_revocations.c
 Progress = Callable[[int], None]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api.bucket import Take
+from ..api.bucket import TakeRequest
+from ..core.secret import Secret
 from ..errors import ConfigError
 from ..errors import StoreError
-from ..redact import Secret
-from .bucket import Take
-from .bucket import TakeRequest
 
 # KEYS[1]: bucket hash. ARGV: now, want, reserve, margin, capacity, window, floor ('' = none),
 # floor_at, seen_capacity ('' = none). Returns {granted, wait, level, capacity, window}.

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..store.engine import WRITE_LOCK
-from ..store.schema import rate_buckets
-from .bucket import BucketState
-from .bucket import Take
-from .bucket import TakeRequest
-from .bucket import apply_take
+from ...api.bucket import BucketState
+from ...api.bucket import Take
+from ...api.bucket import TakeRequest
+from ...api.bucket import apply_take
+from ..engine import WRITE_LOCK
+from ..schema import rate_buckets
 
 B = rate_buckets.c
 

@@ -31,26 +31,26 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
-from ..clock import Clock
-from ..errors import ConcurrentUpdate
-from ..errors import DecryptionError
-from ..errors import InvalidState
-from ..errors import StoreError
-from ..redact import Secret
-from .base import Installation
-from .base import InstallationStore
-from .base import InstallEvent
-from .base import InstallStatus
-from .base import InstallUpdate
-from .base import PendingInstall
-from .base import TokenSet
-from .crypto import DECRYPTION_FAILED
-from .crypto import Keyring
-from .engine import WRITE_LOCK
-from .revocation_queue import queue_revocation
-from .schema import install_events
-from .schema import install_states
-from .schema import installations
+from ...core.clock import Clock
+from ...core.records import Installation
+from ...core.records import InstallEvent
+from ...core.records import InstallStatus
+from ...core.records import InstallUpdate
+from ...core.records import PendingInstall
+from ...core.records import TokenSet
+from ...core.secret import Secret
+from ...errors import ConcurrentUpdate
+from ...errors import DecryptionError
+from ...errors import InvalidState
+from ...errors import StoreError
+from ..crypto import DECRYPTION_FAILED
+from ..crypto import Keyring
+from ..engine import WRITE_LOCK
+from ..ports import InstallationStore
+from ..schema import install_events
+from ..schema import install_states
+from ..schema import installations
+from .revocations import queue_revocation
 
 T = installations.c
 # How long a caller waits for another process's lock: SQLite's busy timeout (engine.py) and

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .store.base import Installation
+from .records import Installation
 
 log = logging.getLogger("gorgias_appkit.hooks")
 

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from .store.crypto import generate_key
+from .crypto import generate_key
 
 log = logging.getLogger("gorgias_appkit.config")
 

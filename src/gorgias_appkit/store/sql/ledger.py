@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from ..clock import Clock
-from .schema import ledger
+from ...core.clock import Clock
+from ..schema import ledger
 
 L = ledger.c
 
