@@ -7,17 +7,13 @@ Tiers: SQLite always; PostgreSQL when ``TEST_DATABASE_URL`` is set. ``TEST_REQUI
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -28,6 +24,7 @@ from sqlalchemy import text
 
 from gorgias_appkit.starter import create_app
 from gorgias_appkit.store.crypto import generate_key
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxConfig
 from gorgias_sandbox import SandboxControl
 from gorgias_sandbox import SandboxServer
@@ -77,25 +74,26 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
     raise AssertionError(f"{url} never answered")
 
 
-# -- sandbox ---------------------------------------------------------------------------------
+# -- sandbox: the public fixtures of gorgias_appkit.testing.sandbox (-p in pyproject) ----------
 @pytest.fixture(scope="session")
-def sandbox_server() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
+def gorgias_sandbox_config() -> SandboxConfig:
+    """The sandbox knows this suite's client (an odd secret: RFC 6749 §2.3.1 encoding)."""
+    return SandboxConfig(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uris=(f"{APP_URL}/oauth/callback",),
     )
-    with SandboxServer(config) as server:
-        yield server
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(gorgias_sandbox_server: SandboxServer) -> SandboxServer:
+    return gorgias_sandbox_server
 
 
 @pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
+def sandbox(gorgias_sandbox: SandboxControl) -> SandboxControl:
     """The sandbox, reset to its start-up state for each test."""
-    control = SandboxControl(sandbox_server.url)
-    control.reset()
-    yield control
-    control.reset()
+    return gorgias_sandbox
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -169,59 +167,8 @@ def client(app: Flask) -> FlaskClient:
 
 
 # -- install helper --------------------------------------------------------------------------
-@dataclass
-class Callback:
-    """Where the sandbox sent the browser back to."""
-
-    url: str
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.url).query).items()}
-
-    @property
-    def path_and_query(self) -> str:
-        parts = urlsplit(self.url)
-        return f"{parts.path}?{parts.query}"
-
-
-class InstallActions:
-    """Drive an install like a browser: app → sandbox consent page → app callback."""
-
-    def __init__(self, client: FlaskClient, sandbox: SandboxControl) -> None:
-        self.client = client
-        self.sandbox = sandbox
-        self.http = httpx.Client(follow_redirects=False, timeout=10)
-
-    def start(self, account: str = "acme") -> str:
-        """GET /oauth/install and return the authorize URL it redirects to."""
-        response = self.client.get(f"/oauth/install?account={account}")
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response.headers["Location"]
-
-    def consent(self, authorize_url: str, decision: str = "approve") -> Callback:
-        """Load the consent page and press a button; return the redirect to the app."""
-        page = self.http.get(authorize_url)
-        assert page.status_code == 200, page.text
-        users = re.findall(r'<option[^>]*value="([^"]+)"', page.text)
-        form = {"decision": decision}
-        if users:
-            form["user_id"] = users[0]
-        answer = self.http.post(authorize_url, data=form)
-        assert answer.status_code in (302, 303), answer.text
-        return Callback(answer.headers["Location"])
-
-    def finish(self, callback: Callback) -> Any:
-        """Send the browser back to the app's callback."""
-        return self.client.get(callback.path_and_query)
-
-    def install(self, account: str = "acme") -> Any:
-        """The whole happy path; returns the callback response."""
-        return self.finish(self.consent(self.start(account)))
-
-
 @pytest.fixture
-def installer(client: FlaskClient, sandbox: SandboxControl) -> Iterator[InstallActions]:
-    actions = InstallActions(client, sandbox)
-    yield actions
-    actions.http.close()
+def installer(client: FlaskClient, sandbox: SandboxControl) -> Iterator[InstallDriver]:
+    driver = InstallDriver(client)
+    yield driver
+    driver.close()

@@ -14,11 +14,13 @@ account names, RFC error codes and short descriptions only.
     │   ├── IdTokenError            id_token failed validation (OIDC Core §3.1.3.7)
     │   ├── AccountMismatch         tokens belong to another account than the flow started for
     │   └── TokenEndpointError      non-OAuth failure (5xx, 429, redirect, transport, non-JSON body)
-    │       └── ExchangeOutcomeUnknown  the code may have been consumed: restart the install
+    │       ├── ExchangeOutcomeUnknown  the code may have been consumed: restart the install
+    │       └── RefreshOutcomeUnknown   the refresh token may have been spent: never resent
     ├── StoreError
     │   ├── InstallationNotFound
     │   ├── ConcurrentUpdate        lost the compare-and-swap; caller re-reads
-    │   └── DecryptionError         ciphertext does not open with any key (or was moved)
+    │   ├── DecryptionError         ciphertext does not open with any key (or was moved)
+    │   └── TokensUnreadable        an installation's tokens do not open: a configuration problem
     ├── InstallationUnavailable     .status: needs_reauth / uninstalled; no call is made
     └── ApiError                    .status_code, .account
         ├── BadRequest · Unauthorized · Forbidden · NotFound · Conflict · PayloadTooLarge
@@ -125,6 +127,12 @@ class ExchangeOutcomeUnknown(TokenEndpointError):
     error = "exchange_outcome_unknown"
 
 
+class RefreshOutcomeUnknown(TokenEndpointError):
+    """The refresh may have reached the server; the refresh token is not sent again (REL-03)."""
+
+    error = "refresh_outcome_unknown"
+
+
 class StoreError(GorgiasAppError):
     """A storage failure."""
 
@@ -139,6 +147,23 @@ class ConcurrentUpdate(StoreError):
 
 class DecryptionError(StoreError):
     """A stored ciphertext does not decrypt with any configured key for its row (SEC-14)."""
+
+
+class TokensUnreadable(StoreError):
+    """The configured keys cannot open an installation's tokens (SEC-14).
+
+    A configuration problem, not an uninstall: nothing is changed, and the installation works
+    again once ``GORGIAS_ENCRYPTION_KEYS`` holds the key that sealed it. ``reason`` names the
+    key id or the failure, never a value.
+    """
+
+    def __init__(self, account: str, reason: str) -> None:
+        self.account = account
+        self.reason = reason
+        super().__init__(
+            f"the stored tokens of {account!r} cannot be opened ({reason}); "
+            "check GORGIAS_ENCRYPTION_KEYS"
+        )
 
 
 class InstallationUnavailable(GorgiasAppError):

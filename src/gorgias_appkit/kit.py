@@ -1,7 +1,10 @@
-"""Kit: the one object partner code holds; it wires settings, store, OAuth and API together.
+"""Kit: the composition root. It builds the store, the OAuth and API clients and the services.
 
-Usable without Flask: ``kit = Kit.from_env(); kit.access_token_for("acme")`` in a cron job.
-Clock and HTTP transport are constructor arguments, so tests substitute, never patch.
+Partner code holds one object: ``kit = Kit.from_env(); kit.client_for("acme")``, with or
+without Flask. Every public method parses the ``account`` it is given (an edge: partner code,
+views and the CLI call it) and hands an :class:`Account` to the services, which hold the logic.
+Clock, HTTP client and retry policies are constructor arguments, so tests substitute, never
+patch.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
+from .api.auth import AccountAuth
+from .api.auth import StaticBearer
 from .api.budget import Priority
 from .api.budget import RateBudget
 from .api.client import GorgiasClient
 from .api.objects import AccountObjects
+from .core.account import Account
 from .core.clock import Clock
 from .core.clock import system_clock
 from .core.events import HookEvent
@@ -29,28 +33,37 @@ from .core.events import Hooks
 from .core.events import LifecycleEvent
 from .core.records import Installation
 from .core.records import InstallEvent
-from .core.retry import Backoff
+from .core.retry import RetryPolicy
 from .core.secret import SCRUBBER
+from .core.secret import Secret
 from .core.settings import KitSettings
 from .errors import InstallationNotFound
-from .oauth.client import TOKEN_BACKOFF
+from .oauth.client import TOKEN_RETRY
 from .oauth.client import OAuthClient
-from .oauth.idtoken import JwksCache
-from .oauth.idtoken import validate_refreshed_id_token
+from .oauth.discovery import JwksCache
+from .oauth.idtoken import IdTokenVerifier
 from .oauth.install import InstallFlow
 from .oauth.install import InstallResult
 from .store.crypto import Keyring
+from .store.engine import current_revision
 from .store.engine import make_engine
+from .store.engine import ping
+from .store.engine import require_schema
 from .store.engine import upgrade
 from .store.instance import with_defaults
-from .store.redis_buckets import RedisBucketStore
+from .store.ports import BucketStore
 from .store.sql.buckets import SQLBucketStore
 from .store.sql.installations import SQLInstallationStore
-from .store.sql.installations import SQLStateStore
 from .store.sql.ledger import SQLLedger
+from .store.sql.revocations import SQLRevocationQueue
+from .store.sql.states import SQLStateStore
 from .tokens.disconnect import RevocationReport
+from .tokens.disconnect import Revoker
+from .tokens.lock import InstallationLock
 from .tokens.manager import RefreshReport
 from .tokens.manager import TokenManager
+
+log = logging.getLogger("gorgias_appkit.kit")
 
 
 class Kit:
@@ -63,7 +76,7 @@ class Kit:
         http: httpx.Client | None = None,
         clock: Clock | None = None,
         migrate: bool = True,
-        token_backoff: Backoff | None = None,
+        token_retry: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or system_clock()
@@ -78,7 +91,10 @@ class Kit:
         keyring = Keyring(settings.encryption_keys)
         self.store = SQLInstallationStore(self.engine, keyring=keyring, clock=self.clock)
         self.states = SQLStateStore(self.engine, keyring=keyring, clock=self.clock)
+        self.ledger = SQLLedger(self.engine, clock=self.clock)
+        self.revocations = SQLRevocationQueue(self.engine, keyring=keyring, clock=self.clock)
         self.hooks = Hooks()
+        self.lock = InstallationLock(self.store, self.hooks)
         self.oauth = OAuthClient(
             http=self.http,
             urls=settings.url_template,
@@ -87,48 +103,57 @@ class Kit:
             clock=self.clock,
             auth_method=settings.token_auth_method,
             default_lifetime=settings.default_token_lifetime,
-            backoff=token_backoff or TOKEN_BACKOFF,  # issue 3: tests pass a fast one
+            policy=token_retry or TOKEN_RETRY,
+            timeout=httpx.Timeout(
+                settings.token_read_timeout, connect=settings.token_connect_timeout
+            ),
         )
         discover = settings.id_token_jwks == "discover"  # noqa: S105 - a mode name
         self.jwks = JwksCache(self.oauth, enabled=discover)
+        self.verifier = IdTokenVerifier(
+            urls=settings.url_template,
+            client_id=settings.client_id,
+            clock=self.clock,
+            jwks=self.jwks,
+            leeway=settings.id_token_leeway,
+        )
         self.tokens = TokenManager(
             store=self.store,
+            lock=self.lock,
             oauth=self.oauth,
             clock=self.clock,
-            hooks=self.hooks,
+            verifier=self.verifier,
             leeway=settings.refresh_leeway,
-            id_token_check=self._check_refreshed_id_token,
         )
-        self.install_flow = InstallFlow(
-            settings=settings,
-            oauth=self.oauth,
-            store=self.store,
-            states=self.states,
-            jwks=self.jwks,
-            clock=self.clock,
+        self.revoker = Revoker(
+            lock=self.lock, queue=self.revocations, oauth=self.oauth, clock=self.clock
         )
-        self.budget = RateBudget(  # issue 4: one leaky bucket per account for all processes
-            RedisBucketStore(settings.redis_url)
-            if settings.redis_url
-            else SQLBucketStore(self.engine),
+        self.budget = RateBudget(
+            self._bucket_store(),
             clock=self.clock,
             capacity=settings.rate_limit,
             window=settings.rate_window,
             margin=settings.rate_margin,
             interactive_share=settings.rate_interactive_share,
         )
-
-    def _check_refreshed_id_token(self, installation: Installation, id_token: str) -> None:
-        # REL-08: full validation of a refreshed id_token against this account's issuer.
-        validate_refreshed_id_token(
-            id_token,
-            issuer=self.settings.url_template.issuer(installation.account),
-            client_id=self.settings.client_id,
-            user_id=installation.user_id,
-            now=self.clock.now(),
-            leeway=self.settings.id_token_leeway,
-            jwks=self.jwks,
+        self.install_flow = InstallFlow(
+            settings=settings,
+            oauth=self.oauth,
+            verifier=self.verifier,
+            store=self.store,
+            states=self.states,
+            api=self._confirming_client,
+            discard=self.revoker,
+            clock=self.clock,
         )
+        self.objects = AccountObjects(ledger=self.ledger, client_for=self._client)
+
+    def _bucket_store(self) -> BucketStore:
+        if self.settings.redis_url is None:
+            return SQLBucketStore(self.engine)
+        from .store.redis_buckets import RedisBucketStore  # the redis extra, only when used
+
+        return RedisBucketStore(self.settings.redis_url)
 
     def __repr__(self) -> str:
         return f"Kit(client_id={self.settings.client_id!r}, store={self.store!r})"
@@ -150,7 +175,7 @@ class Kit:
     # -- install ---------------------------------------------------------------------------
     def begin_install(self, account: str, *, browser_id: str, return_to: str | None = None) -> str:
         """Return the authorize URL for ``account`` (see :class:`InstallFlow`)."""
-        return self.install_flow.begin(account, browser_id=browser_id, return_to=return_to)
+        return self.install_flow.begin(Account(account), browser_id=browser_id, return_to=return_to)
 
     def complete_install(
         self, query: Mapping[str, str], *, browser_id: str | None
@@ -164,7 +189,7 @@ class Kit:
     # -- tokens and API --------------------------------------------------------------------
     def access_token_for(self, account: str) -> str:
         """Return a valid access token for ``account``, refreshed when due (single-flight)."""
-        return self.tokens.access_token_for(account).reveal()
+        return self.tokens.access_token_for(Account(account)).reveal()
 
     def client_for(
         self, account: str, *, priority: Priority = "interactive", deadline: float | None = None
@@ -175,23 +200,37 @@ class Kit:
         rate budget to interactive calls; ``deadline`` caps each call's seconds, waiting for
         budget included (:class:`RateLimited` past it, with nothing sent).
         """
-        if self.store.find(account) is None:
-            raise InstallationNotFound(f"no installation for {account!r}")
+        name = Account(account)
+        if self.store.find(name) is None:
+            raise InstallationNotFound(f"no installation for {name!r}")
+        return self._client(name, priority=priority, deadline=deadline)
+
+    def _client(
+        self,
+        account: Account,
+        *,
+        priority: Priority = "interactive",
+        deadline: float | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> GorgiasClient:
         return GorgiasClient(
             account,
             http=self.http,
             urls=self.settings.url_template,
-            tokens=self.tokens,
+            auth=auth or AccountAuth(account, self.tokens),
             clock=self.clock,
             budget=self.budget,
             priority=priority,
             deadline=deadline,
         )
 
+    def _confirming_client(self, account: Account, token: Secret) -> GorgiasClient:
+        return self._client(account, auth=StaticBearer(token))
+
     # -- reading ---------------------------------------------------------------------------
     def installation(self, account: str) -> Installation | None:
         """Return the stored installation of ``account`` or ``None``."""
-        return self.store.find(account)
+        return self.store.find(Account(account))
 
     def installations(self) -> Iterator[Installation]:
         """Yield every installation, ordered by account."""
@@ -199,12 +238,19 @@ class Kit:
 
     def history(self, account: str, *, limit: int = 50) -> list[InstallEvent]:
         """Return ``account``'s install history, newest first."""
-        return self.store.history(account, limit=limit)
+        return self.store.history(Account(account), limit=limit)
 
     def check_database(self) -> None:
         """Raise if the database does not answer (for health checks)."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(self.engine)
+
+    def schema_revision(self) -> str | None:
+        """The database schema's migration revision (``None`` before the first upgrade)."""
+        return current_revision(self.engine)
+
+    def require_schema(self) -> None:
+        """Raise :class:`StoreError` unless the database exists at the newest schema."""
+        require_schema(self.engine)
 
     def close(self) -> None:
         """Release the HTTP client, the database pool and the Redis pool (if any)."""
@@ -214,17 +260,7 @@ class Kit:
             close_budget()
         self.engine.dispose()
 
-    # -- issue 6: the ledger, disconnect with clean-up, operator actions -------------------
-    @cached_property
-    def ledger(self) -> SQLLedger:
-        """Every object the app created per account (see :mod:`gorgias_appkit.lifecycle`)."""
-        return SQLLedger(self.engine, clock=self.clock)
-
-    @cached_property
-    def objects(self) -> AccountObjects:
-        """Create objects in an account so that :meth:`disconnect` removes them again."""
-        return AccountObjects(ledger=self.ledger, client_for=self.client_for)
-
+    # -- operator actions ------------------------------------------------------------------
     def disconnect(self, account: str) -> Installation:
         """Remove the app's objects from ``account`` while the token works, then revoke.
 
@@ -232,56 +268,35 @@ class Kit:
         and calling again resumes. An installation that already lost access cannot clean up:
         its objects stay recorded (and are reused by a reinstall) and its tokens are dropped.
         """
-        installation = self.store.find(account)
-        if installation is None:
-            raise InstallationNotFound(f"no installation for {account!r}")
-        token = installation.tokens.access_token.fingerprint() if installation.tokens else None
-        if installation.status.usable:
-            self.objects.remove_all(account)
-        elif left := len(self.ledger.live(account)):
-            _log.warning(
-                "%d object(s) left in the account: access was lost before clean-up",
-                left,
-                extra={"account": account, "event": "cleanup_skipped"},
-            )
-        updated = self.tokens.disconnect(account)
-        _log.info(
-            "disconnected", extra={"account": account, "event": "disconnected", "token_fp": token}
+        return self.revoker.disconnect(
+            Account(account),
+            cleanup=self.objects.remove_all,
+            objects_left=lambda name: len(self.ledger.live(name)),
         )
-        return updated
 
     def refresh_now(self, account: str) -> Installation:
         """Refresh ``account``'s tokens now, even if they are not due (operators)."""
-        installation = self.store.find(account)
-        stale = installation.tokens.access_token if installation and installation.tokens else None
-        fresh = self.tokens.access_token_for(account, stale=stale)
-        _log.info(
-            "refresh forced",
-            extra={"account": account, "event": "refresh_forced", "token_fp": fresh.fingerprint()},
-        )
-        updated = self.store.find(account)
-        if updated is None:  # purged meanwhile
-            raise InstallationNotFound(f"no installation for {account!r}")
-        return updated
+        return self.tokens.refresh_now(Account(account))
 
     def purge(self, account: str) -> Purged:
         """Forget every stored trace of ``account``: installation, history, ledger rows."""
+        name = Account(account)
         forgotten = Purged(
-            account=account,
-            installation=self.store.delete(account),
-            ledger_rows=self.ledger.purge(account),
+            account=name,
+            installation=self.store.delete(name),
+            ledger_rows=self.ledger.purge(name),
         )
-        _log.info("purged", extra={"account": account, "event": "purged"})
+        log.info("purged", extra={"account": name, "event": "purged"})
         return forgotten
 
-    # -- issue 3: background refresh and the revocation queue ------------------------------
-    def accounts_due(self, *, within: float) -> list[str]:
+    # -- background work -------------------------------------------------------------------
+    def accounts_due(self, *, within: float) -> list[Account]:
         """Usable accounts whose access token expires within ``within`` seconds, soonest first."""
         return self.store.accounts_due(self.clock.now() + timedelta(seconds=within))
 
     def refresh_if_due(self, account: str, *, within: float) -> RefreshReport:
         """Refresh ``account`` if still due once its lock is held (safe beside web workers)."""
-        return self.tokens.refresh_if_due(account, within=within)
+        return self.tokens.refresh_if_due(Account(account), within=within)
 
     def refresh_due(self, *, within: float) -> list[RefreshReport]:
         """Refresh every usable installation expiring within ``within`` seconds (REL-12)."""
@@ -289,16 +304,13 @@ class Kit:
 
     def retry_pending_revocations(self) -> RevocationReport:
         """Retry upstream revocations that failed transiently and are due again (REL-10)."""
-        return self.tokens.retry_pending_revocations()
+        return self.revoker.retry_pending()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Purged:
     """What :meth:`Kit.purge` forgot."""
 
-    account: str
+    account: Account
     installation: bool
     ledger_rows: int
-
-
-_log = logging.getLogger("gorgias_appkit.kit")

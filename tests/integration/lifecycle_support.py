@@ -5,10 +5,6 @@ Everything goes through public interfaces: :class:`Kit`, :class:`SandboxControl`
 
 from __future__ import annotations
 
-import time
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -17,30 +13,13 @@ import httpx
 
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
-from gorgias_appkit.core.retry import Backoff
+from gorgias_appkit.core.retry import RetryPolicy
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import kit_env
 
 # Retries fast enough for tests; the production default is oauth.client.TOKEN_BACKOFF.
-FAST = Backoff(base=0.05, cap=0.2, max_attempts=4, deadline=5.0)
-
-
-class MovableClock:
-    """The real clock plus an offset tests can move forward (sleeping stays real)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
+FAST = RetryPolicy(base=0.05, cap=0.2, max_attempts=4, deadline=5.0)
 
 
 class KitFactory:
@@ -54,9 +33,9 @@ class KitFactory:
         return KitSettings.from_mapping({**self.env, **extra})
 
     def __call__(
-        self, *, clock: Any = None, token_backoff: Backoff | None = FAST, **extra: str
+        self, *, clock: Any = None, token_retry: RetryPolicy | None = FAST, **extra: str
     ) -> Kit:
-        kit = Kit(self.settings(**extra), clock=clock, token_backoff=token_backoff)
+        kit = Kit(self.settings(**extra), clock=clock, token_retry=token_retry)
         self.kits.append(kit)
         return kit
 

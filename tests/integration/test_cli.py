@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +19,10 @@ from werkzeug.security import generate_password_hash
 from gorgias_appkit import Kit
 from gorgias_appkit.cli import main
 from gorgias_appkit.cli.preflight import Preflight
+from gorgias_appkit.testing import OffsetClock
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
 
 
@@ -56,7 +54,7 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 
 
 def test_installs_list_shows_a_table_and_json(
-    installer: InstallActions, app_config: dict[str, str]
+    installer: InstallDriver, app_config: dict[str, str]
 ) -> None:
     """Account, health, expiry, scopes and last refresh, for people and for scripts."""
     installer.install("acme")
@@ -74,7 +72,7 @@ def test_installs_list_shows_a_table_and_json(
 
 
 def test_installs_show_has_history_and_ledger(
-    installer: InstallActions, app_config: dict[str, str]
+    installer: InstallDriver, app_config: dict[str, str]
 ) -> None:
     """`show` adds the install history and the objects the app created."""
     installer.install("acme")
@@ -88,14 +86,28 @@ def test_installs_show_has_history_and_ledger(
 
 def test_installs_show_unknown_and_invalid_accounts(sqlite_config: dict[str, str]) -> None:
     """An unknown account exits 1 in plain words; a malformed one is a usage error."""
+    assert run(sqlite_config, "db", "upgrade").exit_code == 0
     unknown = run(sqlite_config, "installs", "show", "nobody")
     assert unknown.exit_code == 1 and "no installation for 'nobody'" in unknown.output
     bad = run(sqlite_config, "installs", "show", "not a subdomain")
     assert bad.exit_code == 2 and "subdomain" in bad.output
 
 
+def test_reading_commands_never_create_a_database(
+    sqlite_config: dict[str, str], tmp_path: Path
+) -> None:
+    """A mistyped SQLite path is reported in one sentence (exit 1) and no file appears."""
+    missing = tmp_path / "typo" / "kit.sqlite3"
+    config = {**sqlite_config, "GORGIAS_DATABASE_URL": f"sqlite:///{missing}"}
+    for args in (("installs", "list"), ("installs", "show", "acme"), ("refresh-due",)):
+        result = run(config, *args)
+        assert result.exit_code == 1, result.output
+        assert "no database at" in result.output and "Traceback" not in result.output
+    assert not missing.exists() and not missing.parent.exists()
+
+
 def test_installs_refresh_forces_a_new_token(
-    installer: InstallActions, app_config: dict[str, str], app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], app: Flask, sandbox: SandboxControl
 ) -> None:
     """`refresh` refreshes a token that is not due, once, and prints only a fingerprint."""
     installer.install("acme")
@@ -111,7 +123,7 @@ def test_installs_refresh_forces_a_new_token(
 
 
 def test_installs_refresh_of_a_revoked_install_says_reconnect(
-    installer: InstallActions, app_config: dict[str, str], sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """A refresh Gorgias refuses marks the install needs_reauth and exits 1."""
     installer.install("acme")
@@ -124,7 +136,7 @@ def test_installs_refresh_of_a_revoked_install_says_reconnect(
 
 
 def test_installs_disconnect_removes_objects_and_revokes(
-    installer: InstallActions, app_config: dict[str, str], sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """`disconnect --yes` leaves nothing in the account and revokes the grant."""
     installer.install("acme")
@@ -137,7 +149,7 @@ def test_installs_disconnect_removes_objects_and_revokes(
 
 
 def test_installs_disconnect_asks_first(
-    installer: InstallActions, app_config: dict[str, str], sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """Without --yes the operator confirms; answering no changes nothing."""
     installer.install("acme")
@@ -149,7 +161,7 @@ def test_installs_disconnect_asks_first(
 
 
 def test_installs_disconnect_interrupted_exits_1_and_resumes(
-    installer: InstallActions, app_config: dict[str, str], sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """A clean-up that stops says so, revokes nothing, and the next run finishes it."""
     installer.install("acme")
@@ -166,7 +178,7 @@ def test_installs_disconnect_interrupted_exits_1_and_resumes(
 
 
 def test_installs_purge_forgets_every_trace(
-    installer: InstallActions, app_config: dict[str, str], app: Flask
+    installer: InstallDriver, app_config: dict[str, str], app: Flask
 ) -> None:
     """`purge` asks (warning about live access and objects), then forgets the account."""
     installer.install("acme")
@@ -183,7 +195,7 @@ def test_installs_purge_forgets_every_trace(
 
 
 def test_no_operator_command_prints_a_token(
-    installer: InstallActions, app_config: dict[str, str], app: Flask
+    installer: InstallDriver, app_config: dict[str, str], app: Flask
 ) -> None:
     """Tables and JSON show fingerprints; neither token value ever appears."""
     installer.install("acme")
@@ -325,7 +337,7 @@ def test_doctor_probe_app_fails_when_the_public_url_is_dead(
 
 
 def test_doctor_notices_stored_tokens_sealed_with_a_missing_key(
-    installer: InstallActions, app_config: dict[str, str], sandbox: SandboxControl
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """Replacing the encryption key instead of adding one is caught before tokens are lost."""
     installer.install("acme")
@@ -362,26 +374,13 @@ def test_doctor_workers_and_the_shared_database(
     assert code == 1 and by_check["shared database"]["level"] == "fail"
 
 
-class SkewedClock:
-    """The real time plus an offset."""
-
-    def __init__(self, offset: float) -> None:
-        self.offset = timedelta(seconds=offset)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def sleep(self, seconds: float) -> None:
-        raise AssertionError("the doctor never sleeps")
-
-
 @pytest.mark.parametrize(("offset", "level"), [(0, "ok"), (-20, "warn"), (300, "fail")])
 def test_doctor_compares_the_clock_with_gorgias(
     offset: float, level: str, sqlite_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
     """The Date header of the account's endpoint is the reference time."""
     with httpx.Client() as http:
-        preflight = Preflight(sqlite_config, http=http, clock=SkewedClock(offset))
+        preflight = Preflight(sqlite_config, http=http, clock=OffsetClock(offset))
         findings = preflight.run(account="acme")
     (clock,) = [f for f in findings if f.check == "clock"]
     assert clock.level == level

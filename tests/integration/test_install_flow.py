@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_ID
-from ..conftest import InstallActions
 
 
 def token_requests(sandbox: SandboxControl, account: str = "acme") -> int:
@@ -24,7 +24,7 @@ def token_requests(sandbox: SandboxControl, account: str = "acme") -> int:
 
 
 def test_happy_path_lands_on_the_dashboard(
-    installer: InstallActions, client: FlaskClient, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl, app: Flask
 ) -> None:
     """Install → consent → callback 303 → dashboard with live account data and tickets."""
     authorize = installer.start("acme")
@@ -52,7 +52,7 @@ def test_happy_path_lands_on_the_dashboard(
 
 
 def test_expires_in_zero_uses_the_jwt_exp(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """Gorgias sends expires_in: 0; expiry comes from the JWT exp (24 h), not 'now'."""
     assert sandbox.config()["expires_in_mode"] == "zero"
@@ -64,7 +64,7 @@ def test_expires_in_zero_uses_the_jwt_exp(
 
 
 def test_opaque_token_with_positive_expires_in(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """An opaque access token takes its expiry from a positive expires_in."""
     sandbox.configure(
@@ -77,7 +77,7 @@ def test_opaque_token_with_positive_expires_in(
 
 
 def test_opaque_token_without_expiry_defaults_to_24_hours(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """No JWT and expires_in 0: the documented 24 h default applies."""
     sandbox.configure(access_token_format="opaque", expires_in_mode="zero")
@@ -88,7 +88,7 @@ def test_opaque_token_without_expiry_defaults_to_24_hours(
 
 
 def test_deny_shows_a_restart_page_and_requests_no_token(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """access_denied renders a clear page with a restart button; no token request is made."""
     callback = installer.consent(installer.start("acme"), decision="deny")
@@ -108,7 +108,7 @@ def test_install_without_account_asks_for_the_subdomain(client: FlaskClient) -> 
 
 
 def test_reinstall_replaces_tokens(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """Installing twice keeps one row whose tokens are the new ones."""
     installer.install("acme")
@@ -123,7 +123,7 @@ def test_reinstall_replaces_tokens(
 
 
 def test_dashboard_is_private_to_the_installing_browser(
-    installer: InstallActions, app: Flask
+    installer: InstallDriver, app: Flask
 ) -> None:
     """Another browser cannot read an account's dashboard by guessing its name."""
     installer.install("acme")

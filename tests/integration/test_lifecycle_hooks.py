@@ -16,10 +16,10 @@ from gorgias_appkit import InstallStatus
 from gorgias_appkit import Kit
 from gorgias_appkit import LifecycleEvent
 from gorgias_appkit.errors import CleanupIncomplete
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import APP_URL
-from ..conftest import InstallActions
 from ..conftest import kit_env
 
 README = Path(__file__).parents[2] / "README.md"
@@ -41,7 +41,7 @@ def grant_statuses(sandbox: SandboxControl, account: str = "acme") -> list[str]:
 
 
 def test_install_creates_an_integration_and_a_widget_and_records_them(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """The reference app's install hook creates an HTTP integration and a ticket widget."""
     installer.install("acme")
@@ -57,7 +57,7 @@ def test_install_creates_an_integration_and_a_widget_and_records_them(
 
 
 def test_reinstall_creates_no_duplicates(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """Installing twice updates the recorded objects in place instead of adding new ones."""
     installer.install("acme")
@@ -69,7 +69,7 @@ def test_reinstall_creates_no_duplicates(
 
 
 def test_reinstall_recreates_an_object_the_merchant_deleted(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """A recorded widget that is gone (404) is created again and the ledger follows."""
     installer.install("acme")
@@ -84,7 +84,7 @@ def test_reinstall_recreates_an_object_the_merchant_deleted(
 
 
 def test_disconnect_removes_every_object_then_revokes(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """Nothing the app created is left in the account, and the grant is revoked."""
     installer.install("acme")
@@ -99,7 +99,7 @@ def test_disconnect_removes_every_object_then_revokes(
 
 
 def test_disconnect_counts_a_404_as_removed(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """An object the merchant already deleted does not stop the clean-up."""
     installer.install("acme")
@@ -112,7 +112,7 @@ def test_disconnect_counts_a_404_as_removed(
 
 
 def test_interrupted_cleanup_keeps_the_install_and_resumes(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """A 503 past the retries stops disconnect with nothing revoked; the next one finishes."""
     installer.install("acme")
@@ -137,7 +137,7 @@ def test_interrupted_cleanup_keeps_the_install_and_resumes(
 
 
 def test_partial_cleanup_resumes_with_what_is_left(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """When the widget is gone but the integration delete fails, only the integration is left."""
     installer.install("acme")
@@ -160,7 +160,7 @@ def test_partial_cleanup_resumes_with_what_is_left(
 
 
 def test_disconnect_after_lost_access_keeps_the_ledger_for_a_reinstall(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """Without a working token nothing can be removed; a reinstall adopts what is left."""
     installer.install("acme")
@@ -180,7 +180,7 @@ def test_disconnect_after_lost_access_keeps_the_ledger_for_a_reinstall(
 
 
 def test_hooks_see_every_lifecycle_event(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """installed, reinstalled, health_changed and disconnected reach partner hooks in order."""
     kit = kit_of(app)
@@ -206,7 +206,7 @@ def test_hooks_see_every_lifecycle_event(
 
 
 def test_a_failing_install_hook_does_not_fail_the_install(
-    installer: InstallActions, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
     """If creating the objects fails, the merchant is still installed and a reinstall retries."""
     sandbox.add_fault(path="/api/widgets", method="POST", mode="status", status=400, count=1)
@@ -218,7 +218,7 @@ def test_a_failing_install_hook_does_not_fail_the_install(
 
 
 def test_the_integration_endpoint_needs_the_account_key(
-    installer: InstallActions, sandbox: SandboxControl, client: FlaskClient
+    installer: InstallDriver, sandbox: SandboxControl, client: FlaskClient
 ) -> None:
     """Gorgias calls the app with the key stored in the integration; anyone else gets 401."""
     installer.install("acme")
@@ -232,7 +232,7 @@ def test_the_integration_endpoint_needs_the_account_key(
 
 
 def test_lifecycle_logs_carry_account_event_and_fingerprint_never_a_token(
-    installer: InstallActions, app: Flask, caplog: pytest.LogCaptureFixture
+    installer: InstallDriver, app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One structured record per event; the token appears only as its fingerprint."""
     caplog.set_level(logging.INFO)
@@ -267,7 +267,7 @@ def test_readme_example_runs_with_its_custom_hook(
     exec(compile(readme_example(), "README.md", "exec"), namespace)  # noqa: S102 - our README
     app, kit = namespace["app"], namespace["kit"]
     client = app.test_client()
-    installer = InstallActions(client, sandbox)
+    installer = InstallDriver(client)
     try:
         assert installer.install("acme").headers["Location"] == "/accounts/acme"
         assert counts(sandbox) == (0, 1)
@@ -276,5 +276,5 @@ def test_readme_example_runs_with_its_custom_hook(
         kit.disconnect("acme")
         assert counts(sandbox) == (0, 0)
     finally:
-        installer.http.close()
+        installer.close()
         kit.close()

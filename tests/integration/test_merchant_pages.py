@@ -8,9 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
-
-from ..conftest import InstallActions
 
 
 def csrf(html: str) -> str:
@@ -19,7 +18,7 @@ def csrf(html: str) -> str:
     return match.group(1)
 
 
-def test_dashboard_lists_what_the_app_added(installer: InstallActions, client: FlaskClient) -> None:
+def test_dashboard_lists_what_the_app_added(installer: InstallDriver, client: FlaskClient) -> None:
     """The merchant sees the objects the app created, and that disconnect removes them."""
     installer.install("acme")
     html = client.get("/accounts/acme").get_data(as_text=True)
@@ -28,7 +27,7 @@ def test_dashboard_lists_what_the_app_added(installer: InstallActions, client: F
 
 
 def test_lost_access_shows_the_reconnect_banner(
-    installer: InstallActions, client: FlaskClient, sandbox: SandboxControl, app: Flask
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl, app: Flask
 ) -> None:
     """A 401 and a refused refresh turn the dashboard into a reconnect banner, not an error."""
     installer.install("acme")
@@ -47,7 +46,7 @@ def test_lost_access_shows_the_reconnect_banner(
 
 
 def test_reconnecting_from_the_banner_restores_the_dashboard(
-    installer: InstallActions, client: FlaskClient, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl
 ) -> None:
     """Following the banner's link through consent brings the live dashboard back."""
     installer.install("acme")
@@ -61,7 +60,7 @@ def test_reconnecting_from_the_banner_restores_the_dashboard(
 
 
 def test_dashboard_disconnect_leaves_nothing_behind(
-    installer: InstallActions, client: FlaskClient, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl
 ) -> None:
     """The merchant's disconnect button removes the app's objects, then revokes."""
     installer.install("acme")
@@ -73,7 +72,7 @@ def test_dashboard_disconnect_leaves_nothing_behind(
 
 
 def test_an_interrupted_disconnect_is_a_clear_retryable_page(
-    installer: InstallActions, client: FlaskClient, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl
 ) -> None:
     """A clean-up stopped by Gorgias errors is a 502 page, and the install is still there."""
     installer.install("acme")

@@ -13,9 +13,9 @@ from werkzeug.security import generate_password_hash
 from gorgias_appkit import ConfigError
 from gorgias_appkit import Kit
 from gorgias_appkit.starter import create_app
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
 
 PASSWORD = "correct horse battery staple"
@@ -55,10 +55,10 @@ def login_app(sqlite_config: dict[str, str]) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def merchant(admin_app: Flask, sandbox: SandboxControl) -> Iterator[InstallActions]:
-    actions = InstallActions(admin_app.test_client(), sandbox)
+def merchant(admin_app: Flask, sandbox: SandboxControl) -> Iterator[InstallDriver]:
+    actions = InstallDriver(admin_app.test_client())
     yield actions
-    actions.http.close()
+    actions.close()
 
 
 def kit_of(app: Flask) -> Kit:
@@ -135,7 +135,7 @@ def test_login_refuses_wrong_credentials_and_forged_forms(login_app: Flask) -> N
 
 
 def test_operator_sees_every_installation(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """Health, expiry, scopes, last refresh, last error and created objects per account."""
     merchant.install("acme")
@@ -155,7 +155,7 @@ def test_operator_sees_every_installation(
 
 
 def test_operator_detail_shows_history_ledger_and_no_token(
-    admin_app: Flask, merchant: InstallActions
+    admin_app: Flask, merchant: InstallDriver
 ) -> None:
     """One installation: its details, history, the objects created, and only a fingerprint."""
     merchant.install("acme")
@@ -173,7 +173,7 @@ def test_operator_detail_shows_history_ledger_and_no_token(
 
 
 def test_operator_refresh_needs_csrf_and_refreshes(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """The refresh action is refused without the CSRF token and forces a refresh with it."""
     merchant.install("acme")
@@ -192,7 +192,7 @@ def test_operator_refresh_needs_csrf_and_refreshes(
 
 
 def test_operator_refresh_failure_is_reported_on_the_page(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """A refused refresh stays on the operator page with the reason, not a merchant page."""
     merchant.install("acme")
@@ -209,7 +209,7 @@ def test_operator_refresh_failure_is_reported_on_the_page(
 
 
 def test_operator_disconnect_removes_objects_and_revokes(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """Disconnect from the operator page leaves nothing in the account."""
     merchant.install("acme")
@@ -226,7 +226,7 @@ def test_operator_disconnect_removes_objects_and_revokes(
 
 
 def test_operator_disconnect_interrupted_shows_what_is_left(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """A stopped clean-up is reported and the install stays active for a second try."""
     merchant.install("acme")
@@ -265,7 +265,7 @@ def test_metrics_need_the_bearer_token_or_the_admin_login(login_app: Flask) -> N
 
 
 def test_metrics_report_installations_by_health_and_counters(
-    admin_app: Flask, merchant: InstallActions, sandbox: SandboxControl
+    admin_app: Flask, merchant: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """Prometheus text: health gauges from the database, ledger objects, and the counters."""
     merchant.install("acme")

@@ -20,8 +20,8 @@ import pytest
 from gorgias_appkit import Kit
 from gorgias_appkit import RateLimited
 from gorgias_appkit import Secret
-from gorgias_appkit.api.bucket import TakeRequest
 from gorgias_appkit.api.budget import MemoryBucketStore
+from gorgias_appkit.core.bucket import TakeRequest
 from gorgias_appkit.metrics import METRICS
 from gorgias_appkit.store.redis_buckets import RedisBucketStore
 from gorgias_sandbox import SandboxControl

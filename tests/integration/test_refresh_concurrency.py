@@ -18,10 +18,10 @@ import pytest
 from gorgias_appkit import InstallStatus
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
+from gorgias_appkit.testing import OffsetClock
 from gorgias_sandbox import SandboxControl
 
 from .lifecycle_support import KitFactory
-from .lifecycle_support import MovableClock
 from .lifecycle_support import assert_no_superseded_use
 from .lifecycle_support import grant
 from .lifecycle_support import install
@@ -98,7 +98,7 @@ def test_one_refresh_across_4_processes_x_8_threads(
     assert refresh_calls(sandbox) == 1
     assert tokens == {kit.access_token_for("acme")}
     # The grant is alive: a later refresh with the stored refresh token succeeds.
-    later = MovableClock()
+    later = OffsetClock()
     later.advance(86400)
     kits(clock=later).access_token_for("acme")
     assert refresh_calls(sandbox) == 2

@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Kit
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 from gorgias_sandbox import SandboxServer
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import Network
 from .support import build_app
@@ -88,7 +88,7 @@ def quiet_network(shared_network: Network, sandbox: SandboxControl) -> Network:
 @pytest.fixture
 def shared_installer(
     shared_app: Flask, quiet_network: Network, sandbox: SandboxControl
-) -> Iterator[InstallActions]:
+) -> Iterator[InstallDriver]:
     """A fresh browser on the module's ``shared_app``, with no installation and no cached keys.
 
     Modules whose checks do not depend on the reference app or the database tier point their
@@ -98,6 +98,6 @@ def shared_installer(
     for installation in list(kit.installations()):
         kit.store.delete(installation.account)
     kit.jwks.forget()
-    actions = InstallActions(shared_app.test_client(), sandbox)
+    actions = InstallDriver(shared_app.test_client())
     yield actions
-    actions.http.close()
+    actions.close()

@@ -25,7 +25,7 @@ from gorgias_appkit import Secret
 from gorgias_appkit import UrlTemplate
 from gorgias_appkit.core.clock import system_clock
 from gorgias_appkit.oauth.client import OAuthClient
-from gorgias_appkit.oauth.idtoken import JwksCache
+from gorgias_appkit.oauth.discovery import JwksCache
 
 CLIENT_ID = "test-client-id"
 CLIENT_SECRET = "s3cr+t/with:odd%chars"

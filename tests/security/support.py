@@ -8,9 +8,6 @@ import json
 import re
 import zlib
 from collections.abc import Iterable
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -139,19 +136,3 @@ def decode_session(value: str) -> dict[str, Any]:
     data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     result: dict[str, Any] = json.loads(zlib.decompress(data) if compressed else data)
     return result
-
-
-class FakeClock:
-    """A clock that only moves when told to; ``sleep`` returns at once."""
-
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.at += timedelta(seconds=max(seconds, 0.0))
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)

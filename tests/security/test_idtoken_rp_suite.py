@@ -25,9 +25,9 @@ from flask.testing import FlaskClient
 
 from gorgias_appkit.errors import IdTokenError
 from gorgias_appkit.oauth.idtoken import validate_refreshed_id_token
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from .idp import CLIENT_ID
 from .idp import Issuers
 from .idp import signed
@@ -36,15 +36,15 @@ from .support import kit_of
 
 
 @pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
+def installer(shared_installer: InstallDriver) -> InstallDriver:
     """id_token checks happen before any write: one kit-only SQLite app per module (conftest
     ``shared_installer``), and no reference-app provisioning to slow the 40-odd installs."""
     return shared_installer
 
 
 @pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
+def client(installer: InstallDriver) -> FlaskClient:
+    return installer.app
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ SIGNATURE_MODULES = [
 
 
 def _install(
-    installer: InstallActions, sandbox: SandboxControl, tamper: str, keys: bool, **extra: Any
+    installer: InstallDriver, sandbox: SandboxControl, tamper: str, keys: bool, **extra: Any
 ) -> Any:
     sandbox.configure(id_token_tamper=tamper, publish_jwks=keys, **extra)
     return installer.install("acme")
@@ -109,7 +109,7 @@ def test_rp_module(
     tamper: str,
     reason: str | None,
     keys: str,
-    installer: InstallActions,
+    installer: InstallDriver,
     client: FlaskClient,
     app: Flask,
     sandbox: SandboxControl,
@@ -135,7 +135,7 @@ def test_rp_signature_module_with_keys(
     module: str,
     tamper: str,
     reason: str,
-    installer: InstallActions,
+    installer: InstallDriver,
     client: FlaskClient,
     app: Flask,
     sandbox: SandboxControl,
@@ -155,7 +155,7 @@ def test_rp_signature_module_without_keys_is_the_documented_fallback(
     module: str,
     tamper: str,
     reason: str,
-    installer: InstallActions,
+    installer: InstallDriver,
     app: Flask,
     sandbox: SandboxControl,
 ) -> None:
@@ -165,14 +165,14 @@ def test_rp_signature_module_without_keys_is_the_documented_fallback(
 
 
 def test_kid_absent_single_jwks_is_accepted(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """A.3 oidcc-client-test-kid-absent-single-jwks: no kid, one key: accept."""
     assert _install(installer, sandbox, "no_kid", True).status_code == 303
 
 
 def test_kid_absent_multiple_jwks_tries_each_key(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """A.3 oidcc-client-test-kid-absent-multiple-jwks: no kid, two keys: the right one verifies."""
     response = _install(installer, sandbox, "no_kid", True, signing_key_generation=1)
@@ -180,7 +180,7 @@ def test_kid_absent_multiple_jwks_tries_each_key(
 
 
 def test_refusal_log_lines_carry_no_token(
-    installer: InstallActions, sandbox: SandboxControl, caplog: pytest.LogCaptureFixture
+    installer: InstallDriver, sandbox: SandboxControl, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SEC-07/SEC-13: the refusal is logged as a reason code; the token itself is never logged."""
     with caplog.at_level(logging.DEBUG, logger="gorgias_appkit"):

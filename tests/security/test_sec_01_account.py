@@ -18,7 +18,7 @@ from gorgias_appkit.core.records import TokenSet
 from gorgias_appkit.core.secret import Secret
 from gorgias_sandbox import SandboxControl
 
-from ..unit.test_accounts import HOSTILE_ACCOUNTS
+from ..hostile_inputs import HOSTILE_ACCOUNTS
 from .support import Network
 from .support import kit_of
 from .support import sandbox_calls

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from gorgias_appkit import InvalidState
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
+from gorgias_appkit.testing import FakeClock
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
-from .support import FakeClock
 from .support import consent
 from .support import state_of
 
@@ -39,7 +39,7 @@ def token_requests(sandbox: SandboxControl, account: str = "acme") -> int:
 )
 def test_bad_state_offers_a_restart_and_requests_no_token(
     case: str,
-    installer: InstallActions,
+    installer: InstallDriver,
     client: FlaskClient,
     app: Flask,
     sandbox: SandboxControl,
@@ -74,7 +74,7 @@ def test_bad_state_offers_a_restart_and_requests_no_token(
 
 
 def test_state_is_deleted_on_first_use_even_when_that_use_fails(
-    installer: InstallActions, app: Flask, client: FlaskClient, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, client: FlaskClient, sandbox: SandboxControl
 ) -> None:
     """SEC-03: a callback that fails the browser check still burns the state for good."""
     callback = installer.consent(installer.start("acme"))

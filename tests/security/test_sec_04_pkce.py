@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 import gorgias_appkit.oauth
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import query_of
 
@@ -55,7 +55,7 @@ def test_a_thousand_authorize_urls_use_s256_with_fresh_strong_verifiers(sqlite_u
 
 
 def test_swapped_verifiers_between_two_installs_give_invalid_grant(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-04: a code redeemed with another install's verifier is refused, with a generic page."""
     first = installer.consent(installer.start("acme")).query
@@ -71,7 +71,7 @@ def test_swapped_verifiers_between_two_installs_give_invalid_grant(
 
 
 def test_peer_requiring_pkce_accepts_the_kit(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-04: a peer that enforces S256 PKCE sees it on every request and completes the install."""
     sandbox.configure(require_pkce=True)
@@ -90,7 +90,7 @@ def test_plain_is_in_no_code_path() -> None:
 
 @pytest.mark.parametrize("published", [True, False])
 def test_discovery_does_not_decide_the_challenge_method(
-    published: bool, installer: InstallActions, sandbox: SandboxControl
+    published: bool, installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-04: with or without discovery metadata, the authorize URL asks for S256."""
     sandbox.configure(publish_jwks=published)

@@ -15,11 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit import InstallStatus
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_appkit.web import csrf_exempt
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import APP_URL
-from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import build_app
 from .support import kit_of
@@ -42,7 +42,7 @@ def _token(client: FlaskClient, account: str = "acme") -> str:
 
 
 def test_every_state_changing_route_refuses_a_request_without_token(
-    installer: InstallActions, client: FlaskClient, app: Flask
+    installer: InstallDriver, client: FlaskClient, app: Flask
 ) -> None:
     """SEC-10: each POST/PUT/PATCH/DELETE route of the app answers 403 without the token."""
     installer.install("acme")
@@ -61,7 +61,7 @@ def test_every_state_changing_route_refuses_a_request_without_token(
 )
 def test_disconnect_without_a_valid_token_changes_nothing(
     case: str,
-    installer: InstallActions,
+    installer: InstallDriver,
     client: FlaskClient,
     app: Flask,
     sandbox: SandboxControl,
@@ -80,10 +80,10 @@ def test_disconnect_without_a_valid_token_changes_nothing(
     elif case == "other_session":
         stranger = app.test_client()
         stranger.get("/")
-        installer_b = InstallActions(stranger, sandbox)
+        installer_b = InstallDriver(stranger)
         installer_b.install("globex")
         form = {"csrf_token": _token(stranger, "globex")}
-        installer_b.http.close()
+        installer_b.close()
     elif case == "cross_origin":
         headers = {"Origin": "https://evil.example"}
     elif case == "cross_site_fetch":
@@ -101,7 +101,7 @@ def test_disconnect_without_a_valid_token_changes_nothing(
     ids=["same-origin", "origin-null-under-no-referrer", "no-origin"],
 )
 def test_disconnect_with_the_token_works(
-    headers: dict[str, str], installer: InstallActions, client: FlaskClient, app: Flask
+    headers: dict[str, str], installer: InstallDriver, client: FlaskClient, app: Flask
 ) -> None:
     """SEC-10: the same-origin form with its token disconnects (Chromium sends Origin: null)."""
     installer.install("acme")
@@ -113,7 +113,7 @@ def test_disconnect_with_the_token_works(
 
 
 def test_token_in_a_header_is_accepted_for_scripts(
-    installer: InstallActions, client: FlaskClient, app: Flask
+    installer: InstallDriver, client: FlaskClient, app: Flask
 ) -> None:
     """SEC-10: ``X-CSRF-Token`` works like the form field (fetch() callers)."""
     installer.install("acme")
@@ -122,7 +122,7 @@ def test_token_in_a_header_is_accepted_for_scripts(
     assert response.status_code == 200
 
 
-def test_every_cookie_is_samesite_lax(installer: InstallActions, client: FlaskClient) -> None:
+def test_every_cookie_is_samesite_lax(installer: InstallDriver, client: FlaskClient) -> None:
     """SEC-10: Lax (not Strict, which drops the cookie on Gorgias' redirect back, nor None)."""
     responses = [client.get("/oauth/install?account=acme")]
     callback = installer.consent(responses[0].headers["Location"])

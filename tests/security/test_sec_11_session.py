@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from .support import decode_session
 
 
@@ -27,13 +27,13 @@ def _session(client: FlaskClient) -> str:
 
 
 def test_planted_session_is_replaced_and_grants_nothing(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-11: plant a cookie, complete the callback: a new value; the old one opens nothing."""
     attacker = app.test_client()
-    attacker_actions = InstallActions(attacker, sandbox)
+    attacker_actions = InstallDriver(attacker)
     assert attacker_actions.install("globex").status_code == 303  # a real, valid session
-    attacker_actions.http.close()
+    attacker_actions.close()
     planted = _session(attacker)
     client.set_cookie("session", planted)
     assert installer.install("acme").status_code == 303
@@ -51,7 +51,7 @@ def test_planted_session_is_replaced_and_grants_nothing(
 
 
 def test_csrf_token_of_the_previous_session_dies_at_install(
-    installer: InstallActions, client: FlaskClient
+    installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-11: the CSRF token is renewed at every install; a token learnt before is worthless."""
     installer.install("globex")
@@ -67,7 +67,7 @@ def test_csrf_token_of_the_previous_session_dies_at_install(
 
 
 def test_every_install_issues_a_new_session_value(
-    installer: InstallActions, client: FlaskClient
+    installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-11: installing (or reconnecting) again rotates the session once more."""
     installer.install("acme")

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit.starter import create_app
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_SECRET
-from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import consent
 from .support import decode_session
@@ -79,7 +79,7 @@ def test_https_app_sets_only_host_prefixed_secure_cookies(https_app: Flask) -> N
 
 
 def test_loopback_http_app_still_sets_httponly_lax_host_only_cookies(
-    installer: InstallActions, client: FlaskClient
+    installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-12: on a plain-http loopback dev URL, Secure is impossible but the rest holds."""
     cookies = set_cookies(_browse(client, "http://127.0.0.1:8000"))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from .support import kit_of
 
 
 def test_start_for_acme_and_finish_with_a_globex_code_is_refused(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-18: the globex code goes to acme's token endpoint only, which refuses it."""
     acme = installer.consent(installer.start("acme")).query
@@ -24,7 +24,7 @@ def test_start_for_acme_and_finish_with_a_globex_code_is_refused(
 
 
 def test_api_account_naming_another_account_is_refused(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-18: ``GET /api/account`` must name the started account, or nothing is stored."""
     callback = installer.consent(installer.start("acme"))
@@ -38,7 +38,7 @@ def test_api_account_naming_another_account_is_refused(
 
 
 def test_id_token_issuer_of_another_account_is_refused(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-18: an id_token whose iss is not acme's is refused before the tokens are used."""
     sandbox.configure(id_token_tamper="bad_iss")
@@ -48,7 +48,7 @@ def test_id_token_issuer_of_another_account_is_refused(
 
 
 def test_two_concurrent_installs_in_one_browser_keep_their_own_tokens(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-18: acme and globex started together; each row decrypts to its own account's tokens."""
     acme = installer.consent(installer.start("acme"))
@@ -68,7 +68,7 @@ def test_two_concurrent_installs_in_one_browser_keep_their_own_tokens(
     assert client.get("/accounts/globex").status_code == 200
 
 
-def test_reinstall_replaces_only_that_accounts_row(installer: InstallActions, app: Flask) -> None:
+def test_reinstall_replaces_only_that_accounts_row(installer: InstallDriver, app: Flask) -> None:
     """SEC-18: reinstalling acme rewrites acme's row atomically and leaves globex untouched."""
     installer.install("acme")
     installer.install("globex")

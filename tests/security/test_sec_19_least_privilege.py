@@ -12,9 +12,9 @@ from gorgias_appkit import ConfigError
 from gorgias_appkit import KitSettings
 from gorgias_appkit.core.settings import DEFAULT_SCOPES
 from gorgias_appkit.starter import create_app
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ..conftest import InstallActions
 from ..conftest import kit_env
 from .support import kit_of
 from .support import query_of
@@ -37,7 +37,7 @@ def test_without_offline_there_is_no_refresh_token_and_the_install_warns(
     """SEC-19: omit offline: the peer issues no refresh token; the merchant and the log are told."""
     app = create_app({**app_config, "TESTING": True, "GORGIAS_SCOPES": WITHOUT_OFFLINE})
     client = app.test_client()
-    actions = InstallActions(client, sandbox)
+    actions = InstallDriver(client)
     try:
         authorize = actions.start("acme")
         assert "offline" not in query_of(authorize)["scope"].split()
@@ -52,12 +52,12 @@ def test_without_offline_there_is_no_refresh_token_and_the_install_warns(
         assert installation.tokens.refresh_token is None
         assert sandbox.grants("acme")[0]["refresh_tokens"] == []
     finally:
-        actions.http.close()
+        actions.close()
         kit_of(app).close()
 
 
 def test_default_scopes_are_granular_and_include_offline(
-    installer: InstallActions, client: FlaskClient
+    installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-19: the default request has offline, granular scopes, and never write:all."""
     scopes = query_of(installer.start("acme"))["scope"].split()
@@ -76,7 +76,7 @@ def test_write_all_is_refused_at_start_up(scopes: str) -> None:
 
 
 def test_granted_scopes_are_shown_to_the_merchant(
-    installer: InstallActions, client: FlaskClient
+    installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-19: the dashboard lists the scopes Gorgias actually granted."""
     installer.install("acme")

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing import FakeClock
 from gorgias_sandbox import SandboxControl
 
 from ..conftest import CLIENT_SECRET
 from ..conftest import kit_env
-from .support import FakeClock
 from .support import Network
 from .support import build_app
 from .support import consent

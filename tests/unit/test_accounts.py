@@ -9,32 +9,7 @@ from gorgias_appkit import UrlTemplate
 from gorgias_appkit import parse_account
 from gorgias_appkit.errors import ConfigError
 
-HOSTILE_ACCOUNTS = [
-    "evil.com/x?",
-    "evil.com#",
-    "evil.com%2F",
-    "a@evil.com",
-    "acme.evil.com",
-    "acme.gorgias.com.evil.com",
-    "acme:443",
-    "-acme",
-    "acme-",
-    "a" * 64,
-    "",
-    " acme",
-    "acme ",
-    "acme\r\nX-A: 1",
-    "acme%00",
-    "acme\x00",
-    "\u0430cme",  # Cyrillic a (U+0430)
-    "127.0.0.1",
-    "acme/../evil",
-    "acme\\evil",
-    "ac_me",
-    "xn--80ak6aa92e.com",
-    "//evil.com",
-    "acme?x=1",
-]
+from ..hostile_inputs import HOSTILE_ACCOUNTS
 
 
 @pytest.mark.parametrize("value", HOSTILE_ACCOUNTS)

@@ -4,37 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 
 import pytest
 
 from gorgias_appkit import ConfigError
 from gorgias_appkit import KitSettings
 from gorgias_appkit import RateLimited
-from gorgias_appkit.api.bucket import Take
-from gorgias_appkit.api.bucket import TakeRequest
-from gorgias_appkit.api.bucket import apply_take
-from gorgias_appkit.api.bucket import ceiling
-from gorgias_appkit.api.bucket import parse_call_limit
 from gorgias_appkit.api.budget import MemoryBucketStore
 from gorgias_appkit.api.budget import RateBudget
+from gorgias_appkit.core.bucket import Take
+from gorgias_appkit.core.bucket import TakeRequest
+from gorgias_appkit.core.bucket import apply_take
+from gorgias_appkit.core.bucket import ceiling
+from gorgias_appkit.core.bucket import parse_call_limit
 from gorgias_appkit.metrics import Metrics
 from gorgias_appkit.store.crypto import generate_key
-
-
-class FakeClock:
-    """A clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.at = datetime(2025, 1, 1, tzinfo=UTC)
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.at += timedelta(seconds=seconds)
+from gorgias_appkit.testing import FakeClock
 
 
 class CountingStore(MemoryBucketStore):
@@ -117,7 +102,7 @@ def test_the_call_limit_header_is_parsed_defensively(
 
 def test_a_fast_caller_leases_several_slots_per_round_trip() -> None:
     """Calls within a lease's lifetime reuse leased slots instead of asking the store."""
-    store, clock = CountingStore(), FakeClock()
+    store, clock = CountingStore(), FakeClock(datetime(2025, 1, 1, tzinfo=UTC))
     budget = RateBudget(store, clock=clock, capacity=80, window=20.0)
     for _ in range(40):
         budget.acquire("acme")
@@ -127,7 +112,7 @@ def test_a_fast_caller_leases_several_slots_per_round_trip() -> None:
 
 def test_a_deadline_that_cannot_be_met_raises_without_sleeping() -> None:
     """With the bucket full, a 0.1 s deadline raises RateLimited at once."""
-    store, clock = MemoryBucketStore(), FakeClock()
+    store, clock = MemoryBucketStore(), FakeClock(datetime(2025, 1, 1, tzinfo=UTC))
     budget = RateBudget(store, clock=clock, capacity=80, window=20.0)
     store.take("acme", request(clock.now().timestamp(), want=78))
     deadline = clock.now().timestamp() + 0.1
@@ -139,7 +124,7 @@ def test_a_deadline_that_cannot_be_met_raises_without_sleeping() -> None:
 
 def test_waiting_is_counted_and_background_keeps_out_of_the_interactive_share() -> None:
     """Background stops at 75 % of the bucket, waits visibly; interactive still gets in."""
-    metrics, clock = Metrics(), FakeClock()
+    metrics, clock = Metrics(), FakeClock(datetime(2025, 1, 1, tzinfo=UTC))
     budget = RateBudget(
         MemoryBucketStore(),
         clock=clock,
@@ -161,7 +146,7 @@ def test_waiting_is_counted_and_background_keeps_out_of_the_interactive_share() 
 
 def test_a_429_fills_the_bucket_and_drops_leases() -> None:
     """After a 429 the next call waits until the bucket has leaked below the ceiling."""
-    clock = FakeClock()
+    clock = FakeClock(datetime(2025, 1, 1, tzinfo=UTC))
     budget = RateBudget(MemoryBucketStore(), clock=clock, capacity=80, window=20.0)
     budget.acquire("acme")
     budget.observe("acme", header="80/80", sent_at=clock.now().timestamp(), status=429)

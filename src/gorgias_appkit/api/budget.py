@@ -24,17 +24,17 @@ from dataclasses import dataclass
 from typing import Literal
 from typing import Protocol
 
+from ..core.bucket import BucketState
+from ..core.bucket import Take
+from ..core.bucket import TakeRequest
+from ..core.bucket import apply_take
+from ..core.bucket import ceiling
+from ..core.bucket import lease_ttl
+from ..core.bucket import parse_call_limit
 from ..core.clock import Clock
 from ..errors import RateLimited
 from ..metrics import METRICS
 from ..metrics import Metrics
-from .bucket import BucketState
-from .bucket import Take
-from .bucket import TakeRequest
-from .bucket import apply_take
-from .bucket import ceiling
-from .bucket import lease_ttl
-from .bucket import parse_call_limit
 
 Priority = Literal["interactive", "background"]
 PRIORITIES: tuple[Priority, ...] = ("interactive", "background")

@@ -1,14 +1,13 @@
-"""GorgiasClient: one account's REST API over httpx, with bearer auth, rate budget, retries, paging.
+"""GorgiasClient: one account's REST API over httpx, with auth, rate budget, retries and paging.
 
-- Auth: a token from :meth:`TokenManager.access_token_for` (re-read at most every few seconds);
-  a 401 triggers one forced refresh and one retry, never a loop; a 401 on the fresh token marks
-  the installation ``needs_reauth``.
-- Budget: every attempt first takes a slot from the account's shared :class:`RateBudget`
+- Auth is an ``httpx.Auth`` (:mod:`.auth`): a bearer token, one forced refresh on a 401.
+- Budget: every request first takes a slot from the account's shared :class:`RateBudget`
   (waiting visibly, or :class:`RateLimited` past the deadline, with nothing sent), and every
-  answer's ``X-Gorgias-Account-Api-Call-Limit`` calibrates it.
-- Retries: GET/PUT/DELETE on 429 (honouring ``Retry-after``), 5xx and transport errors, with
-  capped full-jitter backoff inside a total deadline. POST is retried only after a 429 (refused
-  before acting); if it may have reached Gorgias, :class:`OutcomeUnknown` says so (REL-11).
+  answer's ``X-Gorgias-Account-Api-Call-Limit`` calibrates it (:class:`~.auth.Metered`).
+- Retries follow :mod:`core.retry`: GET/PUT/DELETE on 429 (honouring ``Retry-after``), 5xx and
+  transport errors; a POST only when Gorgias cannot have acted on it (connect failure, 429,
+  503). A POST that may have reached Gorgias raises :class:`OutcomeUnknown` (REL-11). Every call
+  has a deadline, waiting for budget included; a ``Retry-After`` past it ends the call.
 - Paging: :meth:`paginate` follows ``meta.next_cursor`` one page at a time (``pagination.py``);
   resource collections (``client.tickets`` …) are in ``resources.py``.
 """
@@ -22,23 +21,22 @@ from typing import Any
 
 import httpx
 
+from ..core.account import Account
 from ..core.account import UrlTemplate
 from ..core.clock import Clock
-from ..core.retry import Backoff
+from ..core.retry import RetryPolicy
 from ..core.retry import parse_retry_after
-from ..core.secret import Secret
+from ..core.retry import status_outcome
 from ..errors import ApiError
 from ..errors import GorgiasUnreachable
 from ..errors import OutcomeUnknown
 from ..errors import RateLimited
-from ..errors import ServerError
-from ..errors import Unauthorized
 from ..metrics import METRICS
-from ..tokens.manager import TokenManager
+from .auth import Metered
 from .budget import Priority
 from .budget import RateBudget
 from .errors import error_for
-from .models import Account
+from .models import AccountInfo
 from .models import Customer
 from .models import Integration
 from .models import User
@@ -47,12 +45,16 @@ from .pagination import iterate_items
 from .resources import Collection
 from .resources import Tickets
 from .resources import WritableCollection
+from .transport import exchange
+from .transport import json_body
+from .transport import timeout_within
+from .transport import transport_outcome
 
 log = logging.getLogger("gorgias_appkit.api")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 CALL_LIMIT_HEADER = "X-Gorgias-Account-Api-Call-Limit"
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+API_RETRY = RetryPolicy(base=0.5, cap=20.0, max_attempts=5, deadline=90.0)
 JSON = dict[str, Any]
 
 
@@ -61,29 +63,26 @@ class GorgiasClient:
 
     def __init__(
         self,
-        account: str,
+        account: Account,
         *,
         http: httpx.Client,
         urls: UrlTemplate,
-        tokens: TokenManager,
+        auth: httpx.Auth,
         clock: Clock,
         budget: RateBudget | None = None,
         priority: Priority = "interactive",
         deadline: float | None = None,
-        backoff: Backoff | None = None,
-        token_ttl: float = 5.0,
+        policy: RetryPolicy = API_RETRY,
     ) -> None:
         self.account = account
-        self.base_url = urls.base_url(account) + "/api"
+        self.urls = urls
         self.http = http
-        self.tokens = tokens
         self.clock = clock
         self.budget = budget
         self.priority: Priority = priority
         self.deadline = deadline
-        self.backoff = backoff or Backoff(base=0.5, cap=20.0, max_attempts=5, deadline=90.0)
-        self.token_ttl = token_ttl
-        self._token: tuple[Secret, float] | None = None
+        self.policy = policy
+        self._auth = auth
         self.tickets = Tickets(self)
         self.customers = Collection(self, "/customers", Customer)
         self.users = Collection(self, "/users", User)
@@ -103,7 +102,7 @@ class GorgiasClient:
     def post(
         self, path: str, json: Mapping[str, Any] | None = None, *, deadline: float | None = None
     ) -> JSON:
-        """POST JSON; never retried once it may have reached Gorgias."""
+        """POST JSON; never resent once it may have reached Gorgias."""
         return self.request("POST", path, json=json, deadline=deadline)
 
     def put(
@@ -123,7 +122,7 @@ class GorgiasClient:
         for item in iterate_items(self.get, path, params, limit=limit, account=self.account):
             yield dict(item)
 
-    # -- the loop --------------------------------------------------------------------------
+    # -- one call --------------------------------------------------------------------------
     def request(
         self,
         method: str,
@@ -136,37 +135,33 @@ class GorgiasClient:
         """Send one API request with auth, rate budget, retries and typed errors.
 
         ``deadline`` is how many seconds the whole call may take, waiting for rate budget and
-        retries included (default: the client's, else the backoff's 90 s).
+        retries included (default: the client's, else the policy's 90 s).
         """
-        if not path.startswith("/") or "//" in path or ".." in path:
-            raise ValueError("path must be an absolute API path such as '/tickets'")
-        method = method.upper()
-        url = self.base_url + path
-        started = self._now()
-        limit = deadline if deadline is not None else self.deadline
-        end = started + (limit if limit is not None else self.backoff.deadline)
-        attempt = 0
-        refreshed = False
-        token = self._access_token()
+        method, url = method.upper(), self.urls.api_url(self.account, path)
+        idempotent = method in IDEMPOTENT
+        attempts = self.policy.start(self.clock, deadline=deadline or self.deadline)
+        auth = self._metered(attempts.deadline_at)
         while True:
-            attempt += 1
-            if self.budget is not None:
-                self.budget.acquire(self.account, priority=self.priority, deadline=end)
-            sent_at = self._now()
-            headers = {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/json"}
+            attempts.begin()
+            request = self.http.build_request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers={"Accept": "application/json"},
+                timeout=timeout_within(self.http.timeout, attempts.remaining()),
+            )
             try:
-                response = self.http.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    follow_redirects=False,
-                    timeout=self._timeout(end - sent_at),
+                response = exchange(
+                    self.http,
+                    request,
+                    clock=self.clock,
+                    deadline_at=attempts.deadline_at,
+                    auth=auth,
                 )
             except httpx.TransportError as exc:
                 METRICS.inc("gorgias_api_calls_total", account=self.account, status="transport")
-                if method not in IDEMPOTENT and not isinstance(exc, _NOT_SENT):
+                if not transport_outcome(exc).may_resend(idempotent=idempotent):
                     raise OutcomeUnknown(
                         f"{method} {path} was interrupted ({type(exc).__name__}); "
                         "it may or may not have happened",
@@ -177,39 +172,45 @@ class GorgiasClient:
                 )
                 retry_after = None
             else:
-                status = response.status_code
-                self._observe(response, sent_at)
-                if status == 401 and not refreshed:
-                    refreshed = True  # REL-07: one forced refresh, one retry
-                    token = self._refresh(token)
-                    continue
-                if status == 401:
-                    self.tokens.mark_needs_reauth(self.account, "API refused a fresh token")
-                    raise Unauthorized(
-                        "token refused after a refresh", account=self.account, status_code=401
-                    )
-                if status < 300:
+                if response.status_code < 300:
                     return _decode(response, self.account)
-                retry_after = parse_retry_after(
-                    response.headers.get("retry-after"), now=self.clock.now()
-                )
-                if status == 429:
-                    error = RateLimited(
-                        f"{method} {path}: rate limited",
-                        account=self.account,
-                        retry_after=retry_after,
-                    )
-                else:
-                    error = error_for(status, _json(response), account=self.account)
-                if not (status == 429 or (isinstance(error, ServerError) and method in IDEMPOTENT)):
+                error, retry_after = self._error(method, path, response)
+                # Only a 429 certainly means Gorgias did not act on a POST; a 503 may come
+                # from a proxy after the backend acted, so it is resent only when idempotent.
+                outcome = status_outcome(response.status_code, refused=(429,))
+                if not outcome.may_resend(idempotent=idempotent):
                     raise error
-            wait = self.backoff.delay(attempt, retry_after=retry_after)
-            if attempt >= self.backoff.max_attempts or self._now() + wait > end:
+            wait = attempts.next_wait(retry_after=retry_after)
+            if wait is None:
                 raise error
             log.info(
-                "API retry %d in %.2fs: %s", attempt, wait, error, extra={"account": self.account}
+                "API retry %d in %.2fs: %s",
+                attempts.count,
+                wait,
+                error,
+                extra={"account": self.account},
             )
-            self.clock.sleep(wait)
+            attempts.wait(wait)
+
+    def _metered(self, deadline_at: float) -> httpx.Auth:
+        budget = self.budget
+        if budget is None:
+            return Metered(self._auth, take=lambda: None, seen=self._observe, now=self._now)
+
+        def take() -> None:
+            budget.acquire(self.account, priority=self.priority, deadline=deadline_at)
+
+        return Metered(self._auth, take=take, seen=self._observe, now=self._now)
+
+    def _error(
+        self, method: str, path: str, response: httpx.Response
+    ) -> tuple[ApiError, float | None]:
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now=self.clock.now())
+        if status == 429:
+            message = f"{method} {path}: rate limited"
+            return RateLimited(message, account=self.account, retry_after=retry_after), retry_after
+        return error_for(status, json_body(response), account=self.account), retry_after
 
     def _observe(self, response: httpx.Response, sent_at: float) -> None:
         status = response.status_code
@@ -224,32 +225,13 @@ class GorgiasClient:
                 status=status,
             )
 
-    def _access_token(self) -> Secret:
-        cached, now = self._token, self._now()
-        if cached is not None and now - cached[1] < self.token_ttl:
-            return cached[0]
-        token = self.tokens.access_token_for(self.account)
-        self._token = (token, now)
-        return token
-
-    def _refresh(self, stale: Secret) -> Secret:
-        token = self.tokens.access_token_for(self.account, stale=stale)
-        self._token = (token, self._now())
-        return token
-
-    def _timeout(self, remaining: float) -> Any:
-        configured = self.http.timeout
-        if configured.read is not None and remaining >= configured.read:
-            return httpx.USE_CLIENT_DEFAULT
-        return httpx.Timeout(max(remaining, 0.1), connect=configured.connect)
-
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
     # -- account and shortcuts -------------------------------------------------------------
-    def get_account(self) -> Account:
+    def get_account(self) -> AccountInfo:
         """``GET /api/account`` as a record (``domain`` is the account name)."""
-        return Account.from_json(self.get("/account"))
+        return AccountInfo.from_json(self.get("/account"))
 
     def account_info(self) -> JSON:
         """``GET /api/account`` as raw JSON."""
@@ -264,17 +246,10 @@ class GorgiasClient:
         return [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
 
 
-def _json(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _decode(response: httpx.Response, account: str) -> JSON:
     if response.status_code == 204 or not response.content:
         return {}
-    body = _json(response)
+    body = json_body(response)
     if not isinstance(body, dict):
         raise ApiError(
             "the API answered something that is not a JSON object",

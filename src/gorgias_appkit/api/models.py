@@ -52,7 +52,7 @@ class Record(Mapping[str, Any]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Account(Record):
+class AccountInfo(Record):
     """``GET /api/account``: the tenant (it has no ``id``; ``domain`` is the account name)."""
 
     domain: str | None = None

@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.account import Account
+from ..core.records import LedgerEntry
 from ..errors import ApiError
 from ..errors import CleanupIncomplete
 from ..errors import NotFound
-from ..store.sql.ledger import LedgerEntry
-from ..store.sql.ledger import SQLLedger
+from ..store.ports import Ledger
 from .client import GorgiasClient
 
 log = logging.getLogger("gorgias_appkit.lifecycle")
@@ -44,7 +45,7 @@ class CleanupReport:
 class AccountObjects:
     """Create, re-create idempotently, and remove the app's objects in an account."""
 
-    def __init__(self, *, ledger: SQLLedger, client_for: Callable[[str], GorgiasClient]) -> None:
+    def __init__(self, *, ledger: Ledger, client_for: Callable[[Account], GorgiasClient]) -> None:
         self.ledger = ledger
         self.client_for = client_for
 
@@ -55,6 +56,11 @@ class AccountObjects:
         self, account: str, kind: str, payload: Mapping[str, Any], *, name: str | None = None
     ) -> dict[str, Any]:
         """POST ``payload`` to ``/api/{kind}`` and record the new object in the ledger."""
+        return self._create(Account(account), kind, payload, name=name)
+
+    def _create(
+        self, account: Account, kind: str, payload: Mapping[str, Any], *, name: str | None
+    ) -> dict[str, Any]:
         created = self.client_for(account).post(f"/{_checked(kind)}", json=payload)
         remote_id = created.get("id")
         if not isinstance(remote_id, int | str) or isinstance(remote_id, bool) or remote_id == "":
@@ -73,17 +79,18 @@ class AccountObjects:
         On reinstall the recorded object is updated in place (PUT); if the merchant deleted it
         meanwhile (404), it is created again and the ledger follows.
         """
-        entry = self.ledger.find(account, kind=_checked(kind), name=name)
+        target = Account(account)
+        entry = self.ledger.find(target, kind=_checked(kind), name=name)
         if entry is not None:
             try:
-                return self.client_for(account).put(f"/{kind}/{entry.remote_id}", json=payload)
+                return self.client_for(target).put(f"/{kind}/{entry.remote_id}", json=payload)
             except NotFound:
-                self.ledger.mark_deleted(account, kind=kind, remote_id=entry.remote_id)
-        return self.create(account, kind, payload, name=name)
+                self.ledger.mark_deleted(target, kind=kind, remote_id=entry.remote_id)
+        return self._create(target, kind, payload, name=name)
 
     def live(self, account: str) -> list[LedgerEntry]:
         """Objects the app created in ``account`` that still exist, newest first."""
-        return self.ledger.live(account)
+        return self.ledger.live(Account(account))
 
     def remove_all(self, account: str) -> CleanupReport:
         """Delete every live object of ``account``; a 404 counts as removed.
@@ -92,6 +99,9 @@ class AccountObjects:
             CleanupIncomplete: an API call failed; the objects not yet removed stay recorded.
             InstallationUnavailable: the token no longer works (the merchant must reconnect).
         """
+        return self._remove_all(Account(account))
+
+    def _remove_all(self, account: Account) -> CleanupReport:
         entries = self.ledger.live(account)
         if not entries:
             return CleanupReport(account=account)

@@ -16,7 +16,8 @@ from rich.progress import Progress
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 
-from ..errors import GorgiasAppError
+from ..kit import Kit
+from .context import pass_kit
 
 
 @click.group()
@@ -41,38 +42,29 @@ def keys_generate() -> None:
     help="Rows read per query.",
 )
 @click.option("--dry-run", is_flag=True, help="Only count the rows still under an older key.")
-def keys_rotate(batch_size: int, dry_run: bool) -> None:
+@pass_kit()
+def keys_rotate(kit: Kit, batch_size: int, dry_run: bool) -> None:
     """Re-encrypt every stored token under the newest key (first in GORGIAS_ENCRYPTION_KEYS)."""
-    from ..kit import Kit
     from ..store.rotation import KeyRotation
 
-    try:
-        kit = Kit.from_env()
-    except GorgiasAppError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        rotation = KeyRotation(kit.store, batch_size=batch_size)
-        plan = rotation.plan()
-        click.echo(
-            f"key {plan.current_kid}: {plan.pending} of {plan.total} sealed row(s) "
-            "still use an older key"
-        )
-        if dry_run or plan.pending == 0:
-            return
-        console = Console(stderr=True)
-        columns = (
-            TextColumn("re-encrypting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-            task = bar.add_task("rotate", total=plan.pending)
-            report = rotation.run(lambda n: bar.advance(task, n))
-    except GorgiasAppError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        kit.close()
+    rotation = KeyRotation(kit.store, batch_size=batch_size)
+    plan = rotation.plan()
+    click.echo(
+        f"key {plan.current_kid}: {plan.pending} of {plan.total} sealed row(s) "
+        "still use an older key"
+    )
+    if dry_run or plan.pending == 0:
+        return
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("re-encrypting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("rotate", total=plan.pending)
+        report = rotation.run(lambda n: bar.advance(task, n))
     click.echo(
         f"rotated {report.rotated} row(s) to key {report.current_kid}; "
         f"{report.already_current} already current; {len(report.failed)} failed"

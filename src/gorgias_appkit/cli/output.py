@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,32 +15,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..core.account import Account
 from ..core.account import parse_account
 from ..core.records import Installation
 from ..core.records import InstallEvent
+from ..core.records import LedgerEntry
 from ..errors import GorgiasAppError
-from ..kit import Kit
-from ..store.sql.ledger import LedgerEntry
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@contextmanager
-def operating() -> Iterator[Kit]:
-    """Yield a kit built from ``GORGIAS_*`` variables; expected failures exit 1 in plain words."""
-    try:
-        kit = Kit.from_env()
-    except GorgiasAppError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        yield kit
-    except GorgiasAppError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        kit.close()
-
-
-def account_argument(value: str) -> str:
+def account_argument(value: str) -> Account:
     """Validate an ACCOUNT argument (the Gorgias subdomain)."""
     try:
         return parse_account(value)

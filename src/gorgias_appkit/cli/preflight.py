@@ -25,7 +25,6 @@ from ..core.settings import KitSettings
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
 from ..kit import Kit
-from ..store.crypto import DECRYPTION_FAILED
 from ..store.crypto import Keyring
 from ..store.engine import current_revision
 from ..store.instance import with_defaults
@@ -292,16 +291,28 @@ class Preflight:
             )
             return
         yield Finding("database", "ok", f"reachable, schema at revision {revision}.")
-        sealed = [
-            i.account for i in islice(kit.installations(), 200) if i.last_error == DECRYPTION_FAILED
-        ]
-        if sealed:
+        yield from self._sealed_rows(kit)
+
+    def _sealed_rows(self, kit: Kit) -> Iterator[Finding]:
+        configured = set(kit.store.keyring.kids)
+        missing = {k: n for k, n in kit.store.sealed_key_ids().items() if k not in configured}
+        if missing:
+            listed = ", ".join(f"{kid} ({n} installation(s))" for kid, n in sorted(missing.items()))
             yield Finding(
                 "encryption keys",
                 "fail",
-                f"stored tokens of {len(sealed)} account(s) "
-                f"(e.g. {sealed[0]}) do not open with GORGIAS_ENCRYPTION_KEYS: the key "
-                "that sealed them is missing. Put it back, anywhere after the first.",
+                f"stored tokens are sealed under key id(s) GORGIAS_ENCRYPTION_KEYS lacks: "
+                f"{listed}. They do not open, so those installations answer 503 until the "
+                "key is back: put it back, anywhere after the first.",
+            )
+        moved = [i.account for i in islice(kit.installations(), 500) if i.unreadable]
+        if moved and not missing:
+            yield Finding(
+                "encryption keys",
+                "fail",
+                f"stored tokens of {len(moved)} account(s) (e.g. {moved[0]}) do not open "
+                "although their key is configured: they were altered or moved between rows. "
+                "Those accounts must reconnect.",
             )
 
     # -- operator access -------------------------------------------------------------------

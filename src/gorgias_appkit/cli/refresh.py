@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..core.account import Account
 from ..errors import GorgiasAppError
+from ..kit import Kit
 from ..tokens.manager import RefreshOutcome
 from ..tokens.manager import RefreshReport
-from . import _friendly_errors
+from .context import pass_kit
 
 if TYPE_CHECKING:
     from ..kit import Kit
@@ -36,17 +38,11 @@ if TYPE_CHECKING:
     help="Refresh access tokens that expire within this many seconds.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, no progress.")
-def refresh_due(within: float, as_json: bool) -> None:
+@pass_kit()
+def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
     """Refresh every usable installation whose token expires within --within seconds."""
-    from ..kit import Kit
-
-    with _friendly_errors():
-        kit = Kit.from_env()
-        try:
-            reports = _refresh_all(kit, within, quiet=as_json)
-            revocations = kit.retry_pending_revocations()
-        finally:
-            kit.close()
+    reports = _refresh_all(kit, within, quiet=as_json)
+    revocations = kit.retry_pending_revocations()
     counts = Counter(r.outcome for r in reports)
     summary = {outcome.value: counts[outcome] for outcome in RefreshOutcome}
     if as_json:
@@ -92,7 +88,7 @@ def _refresh_all(kit: Kit, within: float, *, quiet: bool) -> list[RefreshReport]
     return reports
 
 
-def _with_progress(kit: Kit, accounts: list[str], within: float) -> list[RefreshReport]:
+def _with_progress(kit: Kit, accounts: list[Account], within: float) -> list[RefreshReport]:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -109,7 +105,7 @@ def _with_progress(kit: Kit, accounts: list[str], within: float) -> list[Refresh
     return reports
 
 
-def _one(kit: Kit, account: str, within: float) -> RefreshReport:
+def _one(kit: Kit, account: Account, within: float) -> RefreshReport:
     """Refresh one account; a failure of one account never stops the run."""
     try:
         return kit.refresh_if_due(account, within=within)

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from .account import Account
 from .secret import Secret
 
 
 class InstallStatus(StrEnum):
-    """Health of an installation (issue 3's state machine)."""
+    """Health of an installation: active → refresh_failing → needs_reauth → uninstalled."""
 
     ACTIVE = "active"
     REFRESH_FAILING = "refresh_failing"
@@ -45,7 +46,7 @@ class TokenSet:
 class Installation:
     """One account's installation of the app."""
 
-    account: str
+    account: Account
     status: InstallStatus
     tokens: TokenSet | None
     version: int
@@ -57,6 +58,8 @@ class Installation:
     refresh_failures: int = 0
     next_refresh_at: datetime | None = None
     last_error: str | None = None
+    # Why the stored tokens cannot be opened with the configured keys (then ``tokens`` is None).
+    unreadable: str | None = None
 
     @property
     def expires_at(self) -> datetime | None:
@@ -73,7 +76,7 @@ class Installation:
 class InstallEvent:
     """One line of an installation's history."""
 
-    account: str
+    account: Account
     at: datetime
     event: str
     from_status: str | None
@@ -85,7 +88,7 @@ class InstallEvent:
 class PendingInstall:
     """What a state value stands for until the callback consumes it (SEC-03)."""
 
-    account: str
+    account: Account
     issuer: str
     nonce: str
     code_verifier: Secret
@@ -110,3 +113,32 @@ class InstallUpdate:
     clear_last_error: bool = False
     event: str | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerEntry:
+    """One object the app created in an account."""
+
+    account: Account
+    kind: str
+    remote_id: str
+    name: str | None
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        """Whether the object is still believed to exist in the account."""
+        return self.deleted_at is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingRevocation:
+    """A token whose upstream revocation failed transiently and will be retried."""
+
+    id: int
+    account: Account
+    token: Secret
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime

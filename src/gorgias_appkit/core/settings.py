@@ -41,6 +41,9 @@ CALLBACK_PATH = "/oauth/callback"
 MODES = ("production", "development")
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 ID_TOKEN_JWKS_MODES = ("discover", "off")
+# A refresh holds the installation's database lock while it waits for the token endpoint;
+# siblings wait 30 s for that lock, so one token request never waits longer than this.
+MAX_TOKEN_WAIT = 25.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +65,14 @@ class KitSettings:
     default_token_lifetime: float = 86400.0
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
+    # The token endpoint gets its own, longer patience: an answer given up on may have been
+    # acted on, and a code or a rotating refresh token is never sent twice (REL-06).
+    token_connect_timeout: float = 5.0
+    token_read_timeout: float = 20.0
     token_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name, not a secret
     id_token_jwks: str = "discover"  # noqa: S105 - a mode name, not a secret
     id_token_leeway: float = 120.0
-    # Rate budget per account, shared by every process (api/budget.py, issue 4).
+    # Rate budget per account, shared by every process (api/budget.py).
     redis_url: Secret | None = None
     rate_limit: int = 80
     rate_window: float = 20.0
@@ -116,7 +123,9 @@ class _Parser:
             self.problems.append(f"{name} is required")
         return value
 
-    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def number(
+        self, name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
+    ) -> float:
         raw = self.get(name)
         if not raw:
             return default
@@ -127,6 +136,9 @@ class _Parser:
             return default
         if value < minimum:
             self.problems.append(f"{name} must be at least {minimum:g}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name} must be at most {maximum:g}")
             return default
         return value
 
@@ -169,6 +181,12 @@ class _Parser:
             ),
             connect_timeout=self.number("GORGIAS_CONNECT_TIMEOUT", 5.0, minimum=0.1),
             read_timeout=self.number("GORGIAS_READ_TIMEOUT", 15.0, minimum=0.1),
+            token_connect_timeout=self.number(
+                "GORGIAS_TOKEN_CONNECT_TIMEOUT", 5.0, minimum=0.1, maximum=MAX_TOKEN_WAIT
+            ),
+            token_read_timeout=self.number(
+                "GORGIAS_TOKEN_READ_TIMEOUT", 20.0, minimum=0.1, maximum=MAX_TOKEN_WAIT
+            ),
             token_auth_method=self.choice(
                 "GORGIAS_TOKEN_AUTH_METHOD", "client_secret_basic", TOKEN_AUTH_METHODS
             ),

@@ -1,38 +1,50 @@
 """OAuthClient: the token, revocation and discovery calls over an injected ``httpx.Client``.
 
-Every call has timeouts, never follows a redirect (a 3xx is an error, so the client secret can
-only reach the validated account's endpoint: SEC-02), and is retried only where it is safe:
-- code exchange (REL-06): connect errors (nothing sent) are retried. A response lost after the
-  request left is ambiguous: over HTTP a server that dropped the connection before acting looks
-  exactly like one that acted first. It is retried **once, at once, with the same code**, never
-  more: if the server had not acted, that retry installs; if it had, the retry is a code replay,
-  which the server refuses and answers (RFC 6749 §4.1.2) by revoking the tokens of the first
-  exchange. Those tokens never reached us, so nothing is lost and no orphan grant stays alive; the
-  merchant gets :class:`ExchangeOutcomeUnknown` ("please retry the install");
-- refresh: 5xx/429/connect errors back off with jitter and honour ``Retry-After`` (REL-04); a lost
-  response is retried once with the same refresh token (REL-03); ``invalid_grant`` never (REL-05).
-  The whole budget (:data:`TOKEN_BACKOFF`) stays below the database lock wait, because a refresh
-  runs under the installation's lock.
+Every call has its own timeouts (``GORGIAS_TOKEN_CONNECT_TIMEOUT`` / ``…_READ_TIMEOUT``) and a
+total deadline, never follows a redirect (a 3xx is an error, so the client secret can only reach
+the validated account's endpoint: SEC-02), and is sent again only where :mod:`core.retry` says it
+is safe:
+
+- a connection that was never made, or an answer that says the request was not processed
+  (429, 503 with ``Retry-After``), is retried with backoff inside the deadline (REL-04);
+- an answer that never came (read timeout, connection dropped after the request left) may mean
+  the server acted. A code is single-use and a rotating refresh token is spent on use, so the
+  request is **never** sent again: the code exchange raises :class:`ExchangeOutcomeUnknown` (the
+  merchant starts again) and a refresh raises :class:`RefreshOutcomeUnknown` (the installation
+  records it and tries later). Sending the same code twice is a replay, which the server answers
+  by revoking the whole grant (RFC 6749 §4.1.2); sending a rotated refresh token twice is reuse,
+  answered the same way (REL-06, REL-03 as this project applies them: see docs/architecture.md);
+- ``invalid_grant`` and every other answer are final (REL-05).
+
+The refresh runs under the installation's database lock, so its whole deadline
+(:data:`TOKEN_RETRY`) stays below the time a sibling waits for that lock (store/sql).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
 import httpx
 
+from ..api.transport import exchange
+from ..api.transport import json_body
+from ..api.transport import timeout_within
+from ..api.transport import transport_outcome
+from ..core.account import Account
 from ..core.account import UrlTemplate
 from ..core.clock import Clock
-from ..core.retry import Backoff
+from ..core.retry import Outcome
+from ..core.retry import RetryPolicy
 from ..core.retry import parse_retry_after
+from ..core.retry import status_outcome
 from ..core.secret import Secret
 from ..errors import ExchangeOutcomeUnknown
 from ..errors import InvalidGrant
 from ..errors import OAuthError
+from ..errors import RefreshOutcomeUnknown
 from ..errors import TokenEndpointError
 from ..metrics import METRICS
 from . import protocol
@@ -40,9 +52,9 @@ from .protocol import TokenResponse
 
 log = logging.getLogger("gorgias_appkit.oauth")
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# 4 tries within 20 s: below the 30 s a sibling waits for the installation lock (store/sql.py).
-TOKEN_BACKOFF = Backoff(base=0.5, cap=8.0, max_attempts=4, deadline=20.0)
+# 4 tries within 25 s: below the 30 s a sibling waits for the installation lock (store/sql).
+TOKEN_RETRY = RetryPolicy(base=0.5, cap=8.0, max_attempts=4, deadline=25.0)
+DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 
 @dataclass
@@ -56,127 +68,137 @@ class OAuthClient:
     clock: Clock
     auth_method: str = "client_secret_basic"
     default_lifetime: float = 86400.0
-    backoff: Backoff = TOKEN_BACKOFF
+    policy: RetryPolicy = TOKEN_RETRY
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TOKEN_TIMEOUT)
 
     def __repr__(self) -> str:
         return f"OAuthClient(client_id={self.client_id!r}, urls={self.urls.template!r})"
 
     # -- grants ----------------------------------------------------------------------------
     def exchange_code(
-        self, account: str, *, code: Secret, code_verifier: Secret, redirect_uri: str
+        self,
+        account: Account,
+        *,
+        code: Secret,
+        code_verifier: Secret,
+        redirect_uri: str,
+        deadline: float | None = None,
     ) -> TokenResponse:
-        """Exchange a code (RFC 6749 §4.1.3); sent again once only if the answer was lost."""
+        """Exchange a code (RFC 6749 §4.1.3); never sent twice once it may have arrived."""
         form = {
             "grant_type": "authorization_code",
             "code": code.reveal(),
             "redirect_uri": redirect_uri,
             "code_verifier": code_verifier.reveal(),
         }
-        lost = False
-        for attempt in (1, 2, 3):
-            sent_at = self.clock.now()
-            try:
-                response = self._post(account, "/oauth/token", form)
-            except _NOT_SENT as exc:
-                if attempt == 3:
-                    raise TokenEndpointError(f"cannot reach {account}'s token endpoint") from exc
-                self._count_retry("connect")
-                self.clock.sleep(self.backoff.delay(attempt))
-                continue
-            except httpx.TransportError as exc:
-                if lost:
-                    raise _outcome_unknown() from exc
-                lost = True  # once, at once, same code: see the module docstring
-                self._count_retry("lost")
-                log.warning(
-                    "code exchange response lost; retrying once", extra={"account": account}
-                )
-                continue
-            try:
-                return self._token_result(response, sent_at=sent_at, previous=None)
-            except InvalidGrant as exc:
-                if lost:  # the first exchange went through: the code is spent
-                    raise _outcome_unknown() from exc
-                raise
-        raise AssertionError("unreachable")
+        unknown = ExchangeOutcomeUnknown(
+            "Gorgias did not answer in time, and the code cannot be sent twice: start again"
+        )
+        response, sent_at = self._post(account, "/oauth/token", form, unknown, deadline)
+        return self._token_result(response, sent_at=sent_at, previous=None)
 
-    def refresh(self, account: str, *, refresh_token: Secret) -> TokenResponse:
-        """Refresh an access token with retries that cannot burn the refresh token."""
+    def refresh(
+        self, account: Account, *, refresh_token: Secret, deadline: float | None = None
+    ) -> TokenResponse:
+        """Refresh an access token; a refresh token that may have been spent is never resent."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token.reveal()}
-        started = time.monotonic()
-        lost_once = False
-        attempt = 0
+        unknown = RefreshOutcomeUnknown(
+            "Gorgias did not answer in time; the refresh may or may not have happened "
+            "(outcome unknown), so it is not sent again now"
+        )
+        response, sent_at = self._post(account, "/oauth/token", form, unknown, deadline)
+        return self._token_result(response, sent_at=sent_at, previous=refresh_token)
+
+    def revoke(
+        self, account: Account, *, token: Secret, hint: str | None = "refresh_token"
+    ) -> None:
+        """Revoke ``token`` once (RFC 7009); a 200 means done, even for an unknown token.
+
+        Without ``hint`` the server searches every token type (RFC 7009 §2.1). Failures are
+        :class:`TokenEndpointError` with ``transient`` set when a later try may succeed (the
+        revocation queue retries those).
+        """
+        form = {"token": token.reveal(), **({"token_type_hint": hint} if hint else {})}
+        attempts = self.policy.start(self.clock)
+        request = self._request(account, "/oauth/revoke", form, attempts.remaining())
+        try:
+            response = exchange(
+                self.http, request, clock=self.clock, deadline_at=attempts.deadline_at
+            )
+        except httpx.TransportError as exc:
+            raise TokenEndpointError(f"cannot reach {account}'s revocation endpoint") from exc
+        if response.status_code != 200:
+            raise self._failure(response, what="revocation endpoint")
+
+    # -- reads -----------------------------------------------------------------------------
+    def get_json(self, url: str, *, bearer: Secret | None = None) -> tuple[int, object]:
+        """GET a JSON document on an account's host (discovery, JWKS)."""
+        headers = {"Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer.reveal()}"
+        attempts = self.policy.start(self.clock)
+        request = self.http.build_request(
+            "GET", url, headers=headers, timeout=timeout_within(self.timeout, attempts.remaining())
+        )
+        try:
+            response = exchange(
+                self.http, request, clock=self.clock, deadline_at=attempts.deadline_at
+            )
+        except httpx.TransportError as exc:
+            raise TokenEndpointError("cannot reach the account's server") from exc
+        return response.status_code, json_body(response)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _post(
+        self,
+        account: Account,
+        path: str,
+        form: dict[str, str],
+        unknown: TokenEndpointError,
+        deadline: float | None,
+    ) -> tuple[httpx.Response, datetime]:
+        """POST with the retries the policy allows; return the answer and when it was sent."""
+        attempts = self.policy.start(self.clock, deadline=deadline)
         while True:
-            attempt += 1
+            attempts.begin()
             sent_at = self.clock.now()
+            request = self._request(account, path, form, attempts.remaining())
             try:
-                response = self._post(account, "/oauth/token", form)
-                return self._token_result(response, sent_at=sent_at, previous=refresh_token)
-            except _NOT_SENT as exc:
-                error: TokenEndpointError = TokenEndpointError(
-                    f"cannot reach {account}'s token endpoint"
+                response = exchange(
+                    self.http, request, clock=self.clock, deadline_at=attempts.deadline_at
                 )
-                error.__cause__ = exc
             except httpx.TransportError as exc:
-                if lost_once:  # REL-03: one retry with the same token, never a loop
-                    raise TokenEndpointError(
-                        f"{account}'s refresh response was lost twice"
-                    ) from exc
-                lost_once = True
-                self._count_retry("lost")
-                log.warning("refresh response lost; retrying once", extra={"account": account})
-                continue
-            except TokenEndpointError as exc:
-                if not exc.transient:
-                    raise
-                error = exc
-            elapsed = time.monotonic() - started
-            wait = self.backoff.delay(attempt, retry_after=error.retry_after)
-            if attempt >= self.backoff.max_attempts or elapsed + wait > self.backoff.deadline:
+                if transport_outcome(exc) is Outcome.UNKNOWN:
+                    self._count("outcome_unknown")
+                    log.warning("%s", unknown.description, extra={"account": account})
+                    raise unknown from exc
+                error = TokenEndpointError(f"cannot reach {account}'s token endpoint")
+                error.__cause__ = exc
+            else:
+                if status_outcome(response.status_code) is not Outcome.REFUSED:
+                    return response, sent_at
+                error = self._refused(response, what="token endpoint")
+            wait = attempts.next_wait(retry_after=error.retry_after)
+            if wait is None:
                 raise error
-            reason = str(error.status_code) if error.status_code else "connect"
-            self._count_retry(reason)
+            reason = str(error.status_code or "connect")
+            self._count(reason)
             log.info(
                 "token endpoint retry %d in %.1fs (%s)",
-                attempt,
+                attempts.count,
                 wait,
                 reason,
                 extra={"account": account},
             )
-            self.clock.sleep(wait)
+            attempts.wait(wait)
 
-    def revoke(self, account: str, *, token: Secret, hint: str | None = "refresh_token") -> None:
-        """Revoke ``token`` (RFC 7009); a 200 means done, even for an unknown token.
-
-        Without ``hint`` the server searches every token type (RFC 7009 §2.1).
-        """
-        form = {"token": token.reveal(), **({"token_type_hint": hint} if hint else {})}
-        try:
-            response = self._post(account, "/oauth/revoke", form)
-        except httpx.TransportError as exc:
-            raise TokenEndpointError(f"cannot reach {account}'s revocation endpoint") from exc
-        if response.status_code == 200:
-            return
-        raise self._failure(response, what="revocation endpoint")
-
-    # -- reads -----------------------------------------------------------------------------
-    def get_json(self, url: str, *, bearer: Secret | None = None) -> tuple[int, object]:
-        """GET a JSON document on an account's host (discovery, JWKS, /api/account)."""
-        headers = {"Accept": "application/json"}
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer.reveal()}"
-        try:
-            response = self.http.get(url, headers=headers, follow_redirects=False)
-        except httpx.TransportError as exc:
-            raise TokenEndpointError("cannot reach the account's server") from exc
-        return response.status_code, _json_or_none(response)
-
-    # -- plumbing --------------------------------------------------------------------------
     @staticmethod
-    def _count_retry(reason: str) -> None:
+    def _count(reason: str) -> None:
         METRICS.inc("gorgias_token_endpoint_retries_total", reason=reason)
 
-    def _post(self, account: str, path: str, form: dict[str, str]) -> httpx.Response:
+    def _request(
+        self, account: Account, path: str, form: dict[str, str], remaining: float
+    ) -> httpx.Request:
         url = self.urls.endpoint(account, path)
         headers = {"Accept": "application/json"}
         if self.auth_method == "client_secret_post":
@@ -189,19 +211,27 @@ class OAuthClient:
             headers["Authorization"] = protocol.basic_auth_header(
                 self.client_id, self.client_secret
             )
-        return self.http.post(url, data=form, headers=headers, follow_redirects=False)
+        return self.http.build_request(
+            "POST", url, data=form, headers=headers, timeout=timeout_within(self.timeout, remaining)
+        )
 
     def _token_result(
         self, response: httpx.Response, *, sent_at: datetime, previous: Secret | None
     ) -> TokenResponse:
         if response.status_code != 200:
             raise self._failure(response, what="token endpoint")
-        body = _json_or_none(response)
         return protocol.parse_token_response(
-            body,
+            json_body(response),
             sent_at=sent_at,
             default_lifetime=self.default_lifetime,
             previous_refresh_token=previous,
+        )
+
+    def _refused(self, response: httpx.Response, *, what: str) -> TokenEndpointError:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now=self.clock.now())
+        status = response.status_code
+        return TokenEndpointError(
+            f"the {what} answered {status}", status_code=status, retry_after=retry_after
         )
 
     def _failure(self, response: httpx.Response, *, what: str) -> OAuthError:
@@ -213,13 +243,8 @@ class OAuthClient:
                 transient=False,
             )
         if status == 429 or status >= 500:
-            retry_after = parse_retry_after(
-                response.headers.get("retry-after"), now=self.clock.now()
-            )
-            return TokenEndpointError(
-                f"the {what} answered {status}", status_code=status, retry_after=retry_after
-            )
-        error = protocol.parse_error_body(_json_or_none(response), status)
+            return self._refused(response, what=what)
+        error = protocol.parse_error_body(json_body(response), status)
         if isinstance(error, InvalidGrant):
             return error
         if error.error == "server_error":
@@ -227,17 +252,3 @@ class OAuthClient:
                 f"the {what} answered {status}", status_code=status, transient=False
             )
         return error
-
-
-def _outcome_unknown() -> ExchangeOutcomeUnknown:
-    return ExchangeOutcomeUnknown(
-        "the code exchange was interrupted and the code is spent; restart the install"
-    )
-
-
-def _json_or_none(response: httpx.Response) -> object:
-    try:
-        body: object = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, Mapping | list) else None

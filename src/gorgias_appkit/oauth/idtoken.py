@@ -1,51 +1,38 @@
-"""id_token validation (OIDC Core §3.1.3.7, §12.2) and per-issuer discovery and JWKS.
-
-Discovery: ``{issuer}/.well-known/openid-configuration`` is read per issuer and kept for an
-hour. Its ``issuer`` must equal the expected issuer exactly and its ``jwks_uri`` must live under
-the issuer's own URL, or the install aborts before the merchant is redirected (OIDC Discovery
-§4.3, SEC-08). A 404, a redirect (never followed) or a page that is not JSON means "no
-document"; a 5xx or 429 fails the login closed (REL-13) rather than falling back. Keys are
-cached per issuer and never shared across accounts; an unknown ``kid`` refetches the issuer's
-JWKS once (at most once a minute per kid), so a rotated key is picked up and a stream of bogus
-kids cannot hammer the account's server.
+"""id_token validation (OIDC Core §3.1.3.7, §12.2): :class:`IdTokenVerifier`, the one check.
 
 Signature: RS256 only (V-07); ``alg=none``, HS256 and everything else are refused before any
-key is looked at, and ``jku``/``x5u``/``jwk`` headers are never read (SEC-07). Without a kid the
-token must verify with one of the issuer's keys (the OIDF "kid absent" modules).
+key is looked at, and ``jku``/``x5u``/``jwk`` headers are never read (SEC-07). Keys come from the
+issuer's own discovery document (:mod:`.discovery`). Without a kid the token must verify with
+one of the issuer's keys (the OIDF "kid absent" modules).
 
 Fallback: Gorgias publishes no discovery document that we know of (gorgias-platform.md §1.9).
 Then the token came over TLS straight from the token endpoint we authenticated to, so its
 signature is not checked, but every claim still is (``iss``, ``aud``, ``azp``, ``exp``, ``iat``,
-``nbf``, ``sub``, ``nonce``).
+``nbf``, ``sub``, ``nonce``). A refreshed id_token gets the same checks plus the same subject
+(REL-08).
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWK
 from jwt import PyJWKSet
-from jwt.exceptions import PyJWKSetError
 from jwt.exceptions import PyJWTError
 from jwt.types import Options
 
+from ..core.account import Account
+from ..core.account import UrlTemplate
+from ..core.clock import Clock
 from ..errors import IdTokenError
-from ..errors import TokenEndpointError
-from .client import OAuthClient
+from .discovery import ALLOWED_ALGORITHMS
+from .discovery import JwksCache
+from .discovery import ProviderMetadata
 
-log = logging.getLogger("gorgias_appkit.oauth")
-
-ALLOWED_ALGORITHMS = ("RS256",)  # V-07: Gorgias signs with RS256 (gorgias-platform.md §1.6)
-_JWKS_TTL = 3600.0
-_KID_RETRY = 60.0
 _MAX_TOKEN = 16384
 # Claims are checked by _check_claims, not PyJWT (PyJWT >= 2.10 rejects Gorgias' integer sub).
 _NO_CLAIM_CHECKS: Options = {
@@ -69,122 +56,48 @@ class IdClaims:
     signature_checked: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderMetadata:
-    """What an issuer's discovery document says that the kit relies on."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdTokenVerifier:
+    """Checks the id_tokens of this app's accounts; injected wherever one arrives."""
 
-    issuer: str
-    jwks: PyJWKSet
-    iss_parameter_supported: bool
+    urls: UrlTemplate
+    client_id: str
+    clock: Clock
+    jwks: JwksCache
+    leeway: float = 120.0
 
+    def discovery(self, account: Account) -> ProviderMetadata | None:
+        """The account's discovery document; a foreign issuer in it aborts (SEC-08)."""
+        return self.jwks.metadata(self.urls.issuer(account))
 
-@dataclass
-class _Entry:
-    metadata: ProviderMetadata | None
-    fetched: float
+    def iss_promised(self, account: Account) -> bool:
+        """Whether the account's metadata says callbacks carry ``iss`` (RFC 9207)."""
+        metadata = self.discovery(account)
+        return metadata is not None and metadata.iss_parameter_supported
 
-
-class JwksCache:
-    """Discovery documents and keys, one entry per issuer (never shared across accounts)."""
-
-    def __init__(self, oauth: OAuthClient, *, enabled: bool = True) -> None:
-        self.oauth = oauth
-        self.enabled = enabled
-        self._entries: dict[str, _Entry] = {}
-        self._kid_tries: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    def metadata(self, issuer: str, *, refresh: bool = False) -> ProviderMetadata | None:
-        """Return the issuer's metadata, ``None`` when it publishes none; fail closed on errors."""
-        if not self.enabled:
-            return None
-        with self._lock:
-            entry = self._entries.get(issuer)
-            now = time.monotonic()
-            if entry is not None and not refresh and now - entry.fetched < _JWKS_TTL:
-                return entry.metadata
-            metadata = self._fetch(issuer)
-            self._entries[issuer] = _Entry(metadata, now)
-            return metadata
-
-    def forget(self, issuer: str | None = None) -> None:
-        """Drop what is cached for ``issuer`` (all issuers by default); the next use refetches."""
-        with self._lock:
-            if issuer is None:
-                self._entries.clear()
-                self._kid_tries.clear()
-            else:
-                self._entries.pop(issuer, None)
-                self._kid_tries = {k: t for k, t in self._kid_tries.items() if k[0] != issuer}
-
-    def get(self, issuer: str) -> PyJWKSet | None:
-        """Return the issuer's keys, ``None`` when it publishes none."""
-        metadata = self.metadata(issuer)
-        return metadata.jwks if metadata else None
-
-    def refetch_for(self, issuer: str, kid: str) -> PyJWKSet | None:
-        """Refetch the issuer's keys for an unknown ``kid``, at most once a minute per kid."""
-        now = time.monotonic()
-        with self._lock:
-            last = self._kid_tries.get((issuer, kid))
-            if last is not None and now - last < _KID_RETRY:
-                return None
-            if len(self._kid_tries) > 256:
-                self._kid_tries = {k: t for k, t in self._kid_tries.items() if now - t < _KID_RETRY}
-            self._kid_tries[(issuer, kid)] = now
-        metadata = self.metadata(issuer, refresh=True)
-        return metadata.jwks if metadata else None
-
-    def _fetch(self, issuer: str) -> ProviderMetadata | None:
-        status, doc = self.oauth.get_json(issuer + "/.well-known/openid-configuration")
-        if status == 429 or status >= 500:  # the server is there but failing: fail closed
-            raise TokenEndpointError(f"discovery answered {status}", status_code=status)
-        if status != 200 or not isinstance(doc, Mapping):
-            # 404, a login redirect (never followed), an HTML page: no discovery document.
-            log.info(
-                "no discovery document (status %d): id_token signatures cannot be checked",
-                status,
-                extra={"event": "no_discovery"},
-            )
-            return None
-        if doc.get("issuer") != issuer:
-            raise IdTokenError("discovery_issuer_mismatch", "discovery names another issuer")
-        jwks_uri = doc.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not _under(jwks_uri, issuer):
-            raise IdTokenError("bad_jwks_uri", "jwks_uri is not on the issuer's own URL")
-        status, keys = self.oauth.get_json(jwks_uri)
-        if status != 200 or not isinstance(keys, Mapping):
-            raise TokenEndpointError(f"JWKS answered {status}", status_code=status)
-        return ProviderMetadata(
-            issuer=issuer,
-            jwks=_key_set(keys),
-            iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported")
-            is True,
+    def verify(self, token: str, *, account: Account, nonce: str) -> IdClaims:
+        """Check the id_token of a code exchange (signature when keys exist, every claim)."""
+        return validate_id_token(
+            token,
+            issuer=self.urls.issuer(account),
+            client_id=self.client_id,
+            nonce=nonce,
+            now=self.clock.now(),
+            leeway=self.leeway,
+            jwks=self.jwks,
         )
 
-
-def _key_set(document: Mapping[str, object]) -> PyJWKSet:
-    """Keep the RSA signing keys of a JWKS document; refuse a set with none."""
-    raw = document.get("keys")
-    usable = [
-        k
-        for k in (raw if isinstance(raw, list) else [])
-        if isinstance(k, dict)
-        and k.get("kty") == "RSA"
-        and k.get("use") in (None, "sig")
-        and k.get("alg") in (None, *ALLOWED_ALGORITHMS)
-    ]
-    try:
-        return PyJWKSet(usable)
-    except (PyJWKSetError, PyJWTError) as exc:
-        raise IdTokenError("bad_jwks", "the JWKS has no usable key") from exc
-
-
-def _under(url: str, issuer: str) -> bool:
-    a, b = urlsplit(url), urlsplit(issuer)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(
-        b.path.rstrip("/") + "/"
-    )
+    def verify_refreshed(self, token: str, *, account: Account, user_id: str | None) -> IdClaims:
+        """Check an id_token from a refresh response: the same checks and the same subject."""
+        return validate_refreshed_id_token(
+            token,
+            issuer=self.urls.issuer(account),
+            client_id=self.client_id,
+            user_id=user_id,
+            now=self.clock.now(),
+            leeway=self.leeway,
+            jwks=self.jwks,
+        )
 
 
 def validate_id_token(

@@ -14,7 +14,12 @@ before any token request, except where noted):
 6. exchange the code at the **stored** account's token endpoint (never one named by the callback);
 7. validate the id_token (nonce before any token is used, SEC-06/07); a refusal is logged with
    its reason code and nothing is stored;
-8. confirm the account with ``GET /api/account`` (SEC-18), then store atomically.
+8. confirm the account with ``GET /api/account`` through the API client, so the account's rate
+   budget counts it (SEC-18), then store atomically.
+
+Once the code is exchanged Gorgias has issued a grant: if step 7 or 8 (or storing) fails, the
+tokens are handed to the :class:`TokenDiscard` (revoked now, or queued when Gorgias is down), so
+an abandoned install never leaves a live grant behind.
 
 :meth:`InstallFlow.begin` reads the issuer's discovery document (when JWKS discovery is on)
 before it stores a state, so a document naming another issuer aborts the install before the
@@ -27,34 +32,48 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
-from ..core.account import parse_account
+from ..api.client import GorgiasClient
+from ..core.account import Account
 from ..core.clock import Clock
 from ..core.records import Installation
 from ..core.records import PendingInstall
+from ..core.records import TokenSet
 from ..core.secret import Secret
 from ..core.settings import KitSettings
 from ..errors import AccountMismatch
+from ..errors import ApiError
+from ..errors import GorgiasAppError
 from ..errors import IdTokenError
 from ..errors import InvalidAccount
 from ..errors import InvalidState
 from ..errors import InvalidTokenResponse
 from ..errors import OAuthError
 from ..store.ports import InstallationStore
-from ..store.sql.installations import SQLStateStore
+from ..store.ports import StateStore
 from . import protocol
 from .client import OAuthClient
-from .idtoken import JwksCache
-from .idtoken import validate_id_token
+from .idtoken import IdTokenVerifier
+from .protocol import TokenResponse
 
 log = logging.getLogger("gorgias_appkit.install")
 
 
 class AccountNotEnabled(InvalidAccount):
     """The account is valid but not in ``GORGIAS_ALLOWED_ACCOUNTS``."""
+
+
+class TokenDiscard(Protocol):
+    """Where the tokens of an abandoned install go: revoked now, or queued for later."""
+
+    def discard(self, account: Account, tokens: TokenSet) -> None:
+        """Make sure ``tokens`` stop working at Gorgias."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,34 +106,36 @@ class InstallFlow:
         *,
         settings: KitSettings,
         oauth: OAuthClient,
+        verifier: IdTokenVerifier,
         store: InstallationStore,
-        states: SQLStateStore,
-        jwks: JwksCache,
+        states: StateStore,
+        api: Callable[[Account, Secret], GorgiasClient],
+        discard: TokenDiscard,
         clock: Clock,
     ) -> None:
         self.settings = settings
         self.oauth = oauth
+        self.verifier = verifier
         self.store = store
         self.states = states
-        self.jwks = jwks
+        self.api = api
+        self.discard = discard
         self.clock = clock
 
-    def begin(self, account: str, *, browser_id: str, return_to: str | None = None) -> str:
-        """Validate ``account``, remember a fresh state, return the authorize URL."""
-        name = parse_account(account)
-        if not self.settings.account_allowed(name):
+    def begin(self, account: Account, *, browser_id: str, return_to: str | None = None) -> str:
+        """Remember a fresh state for ``account`` and return the authorize URL."""
+        if not self.settings.account_allowed(account):
             raise AccountNotEnabled("this app is not enabled for that Gorgias account yet")
         state = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG (SEC-03)
         verifier = protocol.new_code_verifier()
         nonce = secrets.token_urlsafe(24)
         now = self.clock.now()
-        issuer = self.settings.url_template.issuer(name)
-        self.jwks.metadata(issuer)  # a foreign issuer in discovery aborts here (SEC-08)
+        self.verifier.discovery(account)  # a foreign issuer in discovery aborts here (SEC-08)
         self.states.issue(
             state,
             PendingInstall(
-                account=name,
-                issuer=issuer,
+                account=account,
+                issuer=self.settings.url_template.issuer(account),
                 nonce=nonce,
                 code_verifier=Secret(verifier),
                 browser_hash=browser_hash(browser_id),
@@ -123,9 +144,9 @@ class InstallFlow:
                 return_to=return_to,
             ),
         )
-        log.info("install started", extra={"account": name, "event": "install_started"})
+        log.info("install started", extra={"account": account, "event": "install_started"})
         return protocol.authorize_url(
-            self.settings.url_template.endpoint(name, "/oauth/authorize"),
+            self.settings.url_template.endpoint(account, "/oauth/authorize"),
             client_id=self.settings.client_id,
             redirect_uri=self.settings.redirect_uri,
             scopes=self.settings.scopes,
@@ -148,34 +169,30 @@ class InstallFlow:
             raise InvalidState("this install was started in another browser")
         if params.iss is not None and params.iss != pending.issuer:
             raise OAuthError("the answer came from another server", error="issuer_mismatch")
-        if params.iss is None and self._iss_promised(pending.issuer):
+        if params.iss is None and self.verifier.iss_promised(pending.account):
             raise OAuthError("the answer did not say which server sent it", error="issuer_missing")
         if params.error is not None:
             raise protocol.callback_error(params)
         if params.code is None:
             raise OAuthError("the callback has no code", error="invalid_request")
-        return self._finish(pending, params.code)
-
-    def _finish(self, pending: PendingInstall, code: Secret) -> InstallResult:
-        account = pending.account
         result = self.oauth.exchange_code(
-            account,
-            code=code,
+            pending.account,
+            code=params.code,
             code_verifier=pending.code_verifier,
             redirect_uri=self.settings.redirect_uri,
         )
+        try:
+            return self._finish(pending, result)
+        except GorgiasAppError:  # the grant exists at Gorgias: it must not outlive the install
+            self.discard.discard(pending.account, result.tokens)
+            raise
+
+    def _finish(self, pending: PendingInstall, result: TokenResponse) -> InstallResult:
+        account = pending.account
         user_id = user_email = None
         if result.id_token is not None:
             try:
-                claims = validate_id_token(
-                    result.id_token,
-                    issuer=pending.issuer,
-                    client_id=self.settings.client_id,
-                    nonce=pending.nonce,
-                    now=self.clock.now(),
-                    leeway=self.settings.id_token_leeway,
-                    jwks=self.jwks,
-                )
+                claims = self.verifier.verify(result.id_token, account=account, nonce=pending.nonce)
             except IdTokenError as exc:
                 log.warning(
                     "install refused: id_token rejected (%s)",
@@ -213,15 +230,17 @@ class InstallFlow:
             no_refresh_token=result.tokens.refresh_token is None,
         )
 
-    def _iss_promised(self, issuer: str) -> bool:
-        metadata = self.jwks.metadata(issuer)
-        return metadata is not None and metadata.iss_parameter_supported
-
-    def _confirm_account(self, account: str, access_token: Secret) -> None:
-        url = self.settings.url_template.endpoint(account, "/api/account")
-        status, body = self.oauth.get_json(url, bearer=access_token)
-        domain = body.get("domain") if isinstance(body, Mapping) else None
-        if status != 200 or not isinstance(domain, str):
-            raise AccountMismatch(f"could not confirm the account (status {status})")
+    def _confirm_account(self, account: Account, access_token: Secret) -> None:
+        """SEC-18: the token must see ``account`` itself; 5xx and transport errors stay 502s."""
+        try:
+            domain = self.api(account, access_token).get_account().domain
+        except ApiError as exc:
+            if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            raise AccountMismatch(
+                f"could not confirm the account (status {exc.status_code})"
+            ) from exc
+        if not isinstance(domain, str):
+            raise AccountMismatch("could not confirm the account (no domain)")
         if domain.lower() != account:
             raise AccountMismatch("the tokens belong to another Gorgias account")

@@ -33,8 +33,6 @@ _HKDF_INFO = b"gorgias-appkit token encryption v1"
 _NONCE = 12
 _TAG = 16
 _KID = re.compile(r"[0-9a-f]{8}")
-# What a row whose ciphertext does not open is flagged with (status needs_reauth, SEC-14).
-DECRYPTION_FAILED = "decryption failed"
 
 
 @dataclass(frozen=True, slots=True)

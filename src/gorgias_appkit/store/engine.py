@@ -1,8 +1,13 @@
-"""Create the SQLAlchemy engine and run the Alembic migrations.
+"""Create the SQLAlchemy engine, run the Alembic migrations, check the database is there.
 
 SQLite is tuned for several processes on one machine: WAL (readers never block), a busy
 timeout, and transactions we begin ourselves so that a locking transaction can be
 ``BEGIN IMMEDIATE`` (the SQLite form of a row lock: one writer at a time, REL-01).
+
+What goes wrong at start-up (no driver, a bad URL, a server that does not answer, a SQLite
+file in a folder that does not exist, a schema older than this version) becomes a
+:class:`ConfigError` or :class:`StoreError` saying what to fix in one sentence, never a
+traceback; a command that only reads never creates a database (:func:`require_schema`).
 """
 
 from __future__ import annotations
@@ -12,10 +17,18 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import ConfigError
+from ..errors import StoreError
 
 WRITE_LOCK = "gorgias_write_lock"
 VERSION_TABLE = "gorgias_appkit_alembic_version"
@@ -25,6 +38,18 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get WAL, a busy timeout and locking begins."""
+    try:
+        return _make_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        extra = " (pip install 'gorgias-appkit[postgres]')" if "postgres" in url else ""
+        raise ConfigError(
+            [f"GORGIAS_DATABASE_URL: its database driver is not installed{extra}"]
+        ) from exc
+    except ArgumentError as exc:
+        raise ConfigError(["GORGIAS_DATABASE_URL is not a database URL"]) from exc
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, "check_same_thread": False}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
@@ -52,21 +77,73 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; safe to run from several processes at once."""
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.connect().execution_options(**{WRITE_LOCK: True}) as conn, conn.begin():
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to run from several processes at once."""
+    config = _config()
+    try:
+        with engine.connect().execution_options(**{WRITE_LOCK: True}) as conn, conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise unreachable(engine, exc) from exc
+
+
+def ping(engine: Engine) -> None:
+    """Raise :class:`StoreError` if the database does not answer (health checks)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise unreachable(engine, exc) from exc
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of the kit knows."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """Return the schema's migration revision, or ``None`` before the first upgrade."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    except SQLAlchemyError as exc:
+        raise unreachable(engine, exc) from exc
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise :class:`StoreError` unless the database exists and has the newest schema.
+
+    For commands that only read: a mistyped SQLite path is reported, never created.
+    """
+    database = engine.url.database
+    sqlite_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+    if sqlite_file and not Path(str(database)).exists():
+        raise StoreError(
+            f"there is no database at {database}: check GORGIAS_DATABASE_URL "
+            "(or create it with `gorgias-appkit db upgrade`)"
+        )
+    have, want = current_revision(engine), head_revision()
+    if have != want:
+        raise StoreError(
+            f"the database schema is at {have or 'nothing'}, this version needs {want}: "
+            "run `gorgias-appkit db upgrade`"
+        )
+
+
+def unreachable(engine: Engine, exc: SQLAlchemyError) -> StoreError:
+    """One sentence for a database that cannot be opened, naming it without its password."""
+    where = make_url(engine.url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0][:200]
+    return StoreError(f"cannot open the database {where}: {reason}")

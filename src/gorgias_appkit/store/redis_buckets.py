@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.bucket import Take
-from ..api.bucket import TakeRequest
+from ..core.bucket import Take
+from ..core.bucket import TakeRequest
 from ..core.secret import Secret
 from ..errors import ConfigError
 from ..errors import StoreError

@@ -32,6 +32,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..core.account import Account
 from ..core.records import InstallUpdate
 from ..errors import DecryptionError
 from ..errors import StoreError
@@ -137,7 +138,7 @@ class KeyRotation:
 
     def _reseal_installation(self, account: str, report: RotationReport) -> None:
         try:
-            with self.store.locked(account) as lock:
+            with self.store.locked(Account(account)) as lock:
                 current = lock.current
                 if current is None:  # deleted meanwhile: nothing left to protect
                     return

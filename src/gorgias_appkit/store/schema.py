@@ -96,7 +96,7 @@ install_events = Table(
 )
 Index("ix_gorgias_install_events_account_at", install_events.c.account, install_events.c.at)
 
-# Rate budget per account, shared by every process of the app (issue 4): a leaky bucket whose
+# Rate budget per account, shared by every process of the app: a leaky bucket whose
 # level drains at capacity/window per second. `updated_at` is POSIX seconds (float).
 rate_buckets = Table(
     "gorgias_rate_buckets",
@@ -108,7 +108,7 @@ rate_buckets = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-# Every object the app created in an account, so disconnect can remove them (issue 6).
+# Every object the app created in an account, so disconnect can remove them.
 ledger = Table(
     "gorgias_ledger",
     metadata,

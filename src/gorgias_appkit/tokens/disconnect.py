@@ -1,6 +1,6 @@
 """Disconnect and upstream revocation (RFC 7009, REL-10), with a retry queue for transient failures.
 
-``disconnect`` takes the same locks as a refresh (:meth:`TokenManager.guard`), so an in-flight
+``disconnect`` takes the same :class:`~.lock.InstallationLock` as a refresh, so an in-flight
 refresh finishes first and cannot bring tokens back. In that one transaction it makes the tokens
 unusable (status ``uninstalled``, tokens cleared, version bumped) and queues the refresh token for
 revocation; only then does it call ``{base}/oauth/revoke``, once. A 200 (also for an unknown or
@@ -12,28 +12,28 @@ other answer is recorded and dropped. Nothing here sleeps on the request path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
+from ..core.account import Account
 from ..core.clock import Clock
 from ..core.events import HookEvent
 from ..core.events import LifecycleEvent
 from ..core.records import Installation
 from ..core.records import InstallStatus
 from ..core.records import InstallUpdate
-from ..core.retry import Backoff
+from ..core.records import PendingRevocation
+from ..core.records import TokenSet
+from ..core.retry import RetryPolicy
 from ..core.secret import Secret
 from ..errors import InstallationNotFound
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
 from ..oauth.client import OAuthClient
-from ..store.sql.installations import SQLInstallationStore
-from ..store.sql.revocations import PendingRevocation
-from ..store.sql.revocations import SQLRevocationQueue
-
-if TYPE_CHECKING:
-    from .manager import TokenManager
+from ..store.ports import RevocationQueue
+from .lock import InstallationLock
+from .lock import tokens_unreadable
 
 log = logging.getLogger("gorgias_appkit.revocations")
 
@@ -53,31 +53,66 @@ class Revoker:
     def __init__(
         self,
         *,
-        store: SQLInstallationStore,
+        lock: InstallationLock,
+        queue: RevocationQueue,
         oauth: OAuthClient,
-        tokens: TokenManager,
         clock: Clock,
-        backoff: Backoff | None = None,
+        policy: RetryPolicy | None = None,
         max_attempts: int = 20,
     ) -> None:
-        self.store = store
-        self.queue = SQLRevocationQueue(store.engine, keyring=store.keyring, clock=clock)
+        self.lock = lock
+        self.queue = queue
         self.oauth = oauth
-        self.tokens = tokens
         self.clock = clock
-        self.backoff = backoff or Backoff(base=60.0, cap=6 * 3600.0)
+        self.policy = policy or RetryPolicy(base=60.0, cap=6 * 3600.0)
         self.max_attempts = max_attempts
 
-    def disconnect(self, account: str) -> Installation:
+    def disconnect(
+        self,
+        account: Account,
+        *,
+        cleanup: Callable[[Account], object] | None = None,
+        objects_left: Callable[[Account], int] | None = None,
+    ) -> Installation:
+        """Run ``cleanup`` while the token still works, then drop the tokens and revoke them.
+
+        An installation that already lost access cannot clean up: what ``objects_left`` counts
+        stays in the account (and recorded, for a reinstall), and the tokens are dropped. One
+        whose tokens the configured keys cannot open is refused (:class:`TokensUnreadable`):
+        dropping them would leave a live grant nobody can revoke.
+        """
+        installation = self.lock.store.find(account)
+        if installation is None:
+            raise InstallationNotFound(f"no installation for {account!r}")
+        if installation.unreadable is not None:
+            raise tokens_unreadable(installation)
+        token = installation.tokens.access_token.fingerprint() if installation.tokens else None
+        if installation.status.usable and cleanup is not None:
+            cleanup(account)
+        elif objects_left is not None and (left := objects_left(account)):
+            log.warning(
+                "%d object(s) left in the account: access was lost before clean-up",
+                left,
+                extra={"account": account, "event": "cleanup_skipped"},
+            )
+        updated = self._drop(account)
+        log.info(
+            "disconnected", extra={"account": account, "event": "disconnected", "token_fp": token}
+        )
+        return updated
+
+    def _drop(self, account: Account) -> Installation:
         """Make ``account``'s tokens unusable now, then revoke the refresh token upstream."""
-        with self.tokens.guard(account) as (lock, pending):
-            current = lock.current
+        with self.lock.hold(account) as held:
+            current = held.row.current
             if current is None:
                 raise InstallationNotFound(f"no installation for {account!r}")
+            if current.unreadable is not None:
+                raise tokens_unreadable(current)
             tokens = current.tokens
             token = (tokens.refresh_token or tokens.access_token) if tokens else None
             hint = "refresh_token" if tokens and tokens.refresh_token else "access_token"
-            updated = lock.apply(
+            updated = held.row.apply(
                 InstallUpdate(
                     status=InstallStatus.UNINSTALLED,
                     clear_tokens=True,
@@ -87,13 +122,13 @@ class Revoker:
                     detail="disconnected by the app",
                 )
             )
-            queued = lock.queue_revocation(token) if token is not None else None
+            queued = held.row.queue_revocation(token) if token is not None else None
             if current.status is not InstallStatus.UNINSTALLED:
                 previous = current.status.value
-                pending.events += [
-                    LifecycleEvent(HookEvent.HEALTH_CHANGED, updated, previous, "disconnected"),
-                    LifecycleEvent(HookEvent.DISCONNECTED, updated, previous),
-                ]
+                held.announce(
+                    LifecycleEvent(HookEvent.HEALTH_CHANGED, updated, previous, "disconnected")
+                )
+                held.announce(LifecycleEvent(HookEvent.DISCONNECTED, updated, previous))
         if queued is not None and token is not None:
             entry = PendingRevocation(
                 id=queued,
@@ -105,6 +140,37 @@ class Revoker:
             )
             self._attempt(entry, hint=hint)
         return updated
+
+    def discard(self, account: Account, tokens: TokenSet) -> None:
+        """Revoke the tokens of an install abandoned after its code exchange (or queue them).
+
+        Each token is queued first and revoked at once, so a crash in between still leaves it
+        in the queue; a transient failure leaves it there for :meth:`retry_pending`.
+        """
+        for token, hint in (
+            (tokens.refresh_token, "refresh_token"),
+            (tokens.access_token, "access_token"),
+        ):
+            if token is None:
+                continue
+            now = self.clock.now()
+            entry = PendingRevocation(
+                id=self.queue.add(account, token),
+                account=account,
+                token=token,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            log.info(
+                "revoking the tokens of an abandoned install",
+                extra={
+                    "account": account,
+                    "event": "install_abandoned",
+                    "token_fp": token.fingerprint(),
+                },
+            )
+            self._attempt(entry, hint=hint)
 
     def retry_pending(self) -> RevocationReport:
         """Retry every queued revocation that is due; return what happened."""
@@ -128,7 +194,7 @@ class Revoker:
         return "revoked"
 
     def _reschedule(self, entry: PendingRevocation, attempts: int, exc: TokenEndpointError) -> str:
-        wait = self.backoff.delay(attempts, retry_after=exc.retry_after)
+        wait = self.policy.delay(attempts, retry_after=exc.retry_after)
         next_at = self.clock.now() + timedelta(seconds=wait)
         reason = f"{exc.status_code or 'unreachable'}"
         self.queue.reschedule(entry.id, attempts=attempts, next_attempt_at=next_at, error=reason)
@@ -144,11 +210,11 @@ class Revoker:
         self._note(entry.account, "revoke_failed", f"revocation gave up: {error}")
         return "abandoned"
 
-    def _note(self, account: str, event: str, detail: str) -> None:
+    def _note(self, account: Account, event: str, detail: str) -> None:
         log.info("%s: %s", event, detail, extra={"account": account, "event": event})
-        with self.store.locked(account) as lock:
-            if lock.current is not None:
-                lock.apply(InstallUpdate(event=event, detail=detail))
+        with self.lock.hold(account) as held:
+            if held.row.current is not None:
+                held.row.apply(InstallUpdate(event=event, detail=detail))
 
 
 def _fp(token: Secret) -> str:

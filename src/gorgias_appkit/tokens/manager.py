@@ -12,46 +12,41 @@ Two rules keep that honest:
   state it recorded (``needs_reauth``, ``refresh_failing``) commits, and is raised afterwards;
 - hooks run after the lock is released and the change committed (a hook may call the kit).
 
-Disconnect and revocation (REL-10) are :mod:`revocations`' work; :meth:`TokenManager.disconnect`
-hands them over while holding the same locks.
+Both locks are the :class:`~.lock.InstallationLock`, which disconnect (:mod:`.disconnect`)
+takes too, so an in-flight refresh cannot bring tokens back after a disconnect.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import timedelta
 from enum import StrEnum
 
+from ..core.account import Account
 from ..core.clock import Clock
 from ..core.events import HookEvent
-from ..core.events import Hooks
 from ..core.events import LifecycleEvent
 from ..core.records import Installation
 from ..core.records import InstallStatus
 from ..core.records import InstallUpdate
 from ..core.records import TokenSet
-from ..core.retry import Backoff
+from ..core.retry import RetryPolicy
 from ..core.secret import Secret
-from ..errors import IdTokenError
 from ..errors import InstallationNotFound
 from ..errors import InstallationUnavailable
 from ..errors import InvalidGrant
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
+from ..errors import TokensUnreadable
 from ..metrics import METRICS
 from ..oauth.client import OAuthClient
+from ..oauth.idtoken import IdTokenVerifier
 from ..oauth.protocol import TokenResponse
-from ..oauth.protocol import unverified_claims
-from ..store.sql.installations import LockedRow
-from ..store.sql.installations import SQLInstallationStore
-from .disconnect import RevocationReport
-from .disconnect import Revoker
+from ..store.ports import InstallationStore
+from .lock import Held
+from .lock import InstallationLock
+from .lock import tokens_unreadable
 
 log = logging.getLogger("gorgias_appkit.tokens")
 
@@ -68,16 +63,9 @@ class RefreshOutcome(StrEnum):
 class RefreshReport:
     """One account's result in ``refresh-due``; ``reason`` is a short code, never a token."""
 
-    account: str
+    account: Account
     outcome: RefreshOutcome
     reason: str
-
-
-@dataclass
-class _Pending:
-    """Hook events to emit once the lock is released."""
-
-    events: list[LifecycleEvent] = field(default_factory=list)
 
 
 class TokenManager:
@@ -86,45 +74,24 @@ class TokenManager:
     def __init__(
         self,
         *,
-        store: SQLInstallationStore,
+        store: InstallationStore,
+        lock: InstallationLock,
         oauth: OAuthClient,
         clock: Clock,
-        hooks: Hooks,
+        verifier: IdTokenVerifier | None = None,
         leeway: float = 300.0,
-        failure_backoff: Backoff | None = None,
-        id_token_check: Callable[[Installation, str], None] | None = None,
+        failure_policy: RetryPolicy | None = None,
     ) -> None:
         self.store = store
-        self.id_token_check = id_token_check
+        self.lock = lock
         self.oauth = oauth
         self.clock = clock
-        self.hooks = hooks
+        self.verifier = verifier
         self.leeway = leeway
-        self.failure_backoff = failure_backoff or Backoff(base=30.0, cap=3600.0)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self.revoker = Revoker(store=store, oauth=oauth, tokens=self, clock=clock)
-
-    # -- locking ---------------------------------------------------------------------------
-    def _local_lock(self, account: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(account, threading.Lock())
-
-    @contextmanager
-    def guard(self, account: str) -> Iterator[tuple[LockedRow, _Pending]]:
-        """Hold the account's in-process and database locks; emit hooks after both are gone.
-
-        Hooks run only once the transaction committed: if the block (or the commit) raises,
-        the changes rolled back and nothing is announced.
-        """
-        pending = _Pending()
-        with self._local_lock(account), self.store.locked(account) as lock:
-            yield lock, pending
-        for event in pending.events:
-            self.hooks.emit(event)
+        self.failure_policy = failure_policy or RetryPolicy(base=30.0, cap=3600.0)
 
     # -- handing out tokens ----------------------------------------------------------------
-    def access_token_for(self, account: str, *, stale: Secret | None = None) -> Secret:
+    def access_token_for(self, account: Account, *, stale: Secret | None = None) -> Secret:
         """Return a valid access token for ``account``, refreshing it when due.
 
         ``stale`` forces a refresh unless the stored token already differs from it (the API
@@ -133,18 +100,18 @@ class TokenManager:
         found = self._usable(self.store.find(account), account)
         if stale is None and self._servable(found):
             return _tokens(found).access_token
-        with self.guard(account) as (lock, pending):
-            result = self._serve_locked(lock, pending, account, stale)
+        with self.lock.hold(account) as held:
+            result = self._serve_locked(held, account, stale)
         if isinstance(result, Exception):
             raise result
         return result
 
     def _serve_locked(
-        self, lock: LockedRow, pending: _Pending, account: str, stale: Secret | None
+        self, held: Held, account: Account, stale: Secret | None
     ) -> Secret | Exception:
         try:
-            current = self._usable(lock.current, account)
-        except (InstallationNotFound, InstallationUnavailable) as exc:
+            current = self._usable(held.row.current, account)
+        except (InstallationNotFound, InstallationUnavailable, TokensUnreadable) as exc:
             return exc
         tokens = _tokens(current)
         if stale is not None and tokens.access_token != stale:
@@ -152,9 +119,7 @@ class TokenManager:
         if stale is None and self._servable(current):
             return tokens.access_token  # a sibling refreshed while we waited
         forced = stale is not None
-        result = self._refresh_locked(
-            lock, pending, current, reason="forced" if forced else "expiring"
-        )
+        result = self._refresh_locked(held, current, reason="forced" if forced else "expiring")
         if isinstance(result, TokenSet):
             return result.access_token
         still_valid = tokens.expires_at > self.clock.now()
@@ -162,7 +127,24 @@ class TokenManager:
             return tokens.access_token  # the old token still works; the failure is recorded
         return result
 
-    def refresh_if_due(self, account: str, *, within: float) -> RefreshReport:
+    def refresh_now(self, account: Account) -> Installation:
+        """Refresh ``account``'s tokens now, even if they are not due (operators).
+
+        Raises the refresh's error (an unknown outcome included): it never reports success for
+        a refresh that did not certainly happen.
+        """
+        installation = self._usable(self.store.find(account), account)
+        fresh = self.access_token_for(account, stale=_tokens(installation).access_token)
+        log.info(
+            "refresh forced",
+            extra={"account": account, "event": "refresh_forced", "token_fp": fresh.fingerprint()},
+        )
+        updated = self.store.find(account)
+        if updated is None:  # purged meanwhile
+            raise InstallationNotFound(f"no installation for {account!r}")
+        return updated
+
+    def refresh_if_due(self, account: Account, *, within: float) -> RefreshReport:
         """Refresh ``account`` if its token expires within ``within`` seconds (``refresh-due``).
 
         Takes the same locks as :meth:`access_token_for`, so it is safe beside web workers: an
@@ -171,14 +153,15 @@ class TokenManager:
         found = self.store.find(account)
         if found is None or not found.status.usable:
             return _report(account, RefreshOutcome.SKIPPED, found.status if found else "missing")
-        with self.guard(account) as (lock, pending):
-            report = self._refresh_if_due_locked(lock, pending, account, within)
+        if found.unreadable is not None:
+            tokens_unreadable(found)  # logged loudly; the row stays as it is
+            return _report(account, RefreshOutcome.FAILED, "tokens_unreadable")
+        with self.lock.hold(account) as held:
+            report = self._refresh_if_due_locked(held, account, within)
         return report
 
-    def _refresh_if_due_locked(
-        self, lock: LockedRow, pending: _Pending, account: str, within: float
-    ) -> RefreshReport:
-        current = lock.current
+    def _refresh_if_due_locked(self, held: Held, account: Account, within: float) -> RefreshReport:
+        current = held.row.current
         if current is None or not current.status.usable or current.tokens is None:
             status = current.status if current else "missing"
             return _report(account, RefreshOutcome.SKIPPED, status)
@@ -189,7 +172,7 @@ class TokenManager:
             return _report(account, RefreshOutcome.SKIPPED, "backing_off")
         if current.tokens.refresh_token is None and current.tokens.expires_at > now:
             return _report(account, RefreshOutcome.SKIPPED, "no_refresh_token")
-        result = self._refresh_locked(lock, pending, current, reason="background")
+        result = self._refresh_locked(held, current, reason="background")
         if isinstance(result, TokenSet):
             return _report(account, RefreshOutcome.REFRESHED, "ok")
         if isinstance(result, InstallationUnavailable):
@@ -210,23 +193,25 @@ class TokenManager:
         return tokens.refresh_token is None or waiting
 
     @staticmethod
-    def _usable(installation: Installation | None, account: str) -> Installation:
+    def _usable(installation: Installation | None, account: Account) -> Installation:
         if installation is None:
             raise InstallationNotFound(f"no installation for {account!r}")
+        if installation.unreadable is not None and installation.status.usable:
+            raise tokens_unreadable(installation)
         if not installation.status.usable or installation.tokens is None:
             raise InstallationUnavailable(account, installation.status.value)
         return installation
 
     # -- the refresh itself (lock held) ----------------------------------------------------
     def _refresh_locked(
-        self, lock: LockedRow, pending: _Pending, current: Installation, *, reason: str
+        self, held: Held, current: Installation, *, reason: str
     ) -> TokenSet | Exception:
         """Refresh under the lock; return the new tokens or the error to raise after commit."""
         tokens = _tokens(current)
         account = current.account
         now = self.clock.now()
         if tokens.refresh_token is None:
-            self._transition(lock, pending, current, InstallStatus.NEEDS_REAUTH, "no refresh token")
+            self._transition(held, current, InstallStatus.NEEDS_REAUTH, "no refresh token")
             return InstallationUnavailable(account, InstallStatus.NEEDS_REAUTH.value)
         if current.next_refresh_at is not None and current.next_refresh_at > now:
             wait = (current.next_refresh_at - now).total_seconds()
@@ -240,39 +225,27 @@ class TokenManager:
         except InvalidGrant:
             # REL-05: terminal. Gorgias sends no uninstall notice, so this is how we learn it.
             METRICS.inc("gorgias_refresh_total", result="failed", reason="invalid_grant")
-            self._transition(
-                lock, pending, current, InstallStatus.NEEDS_REAUTH, "refresh token rejected"
-            )
+            self._transition(held, current, InstallStatus.NEEDS_REAUTH, "refresh token rejected")
             return InstallationUnavailable(account, InstallStatus.NEEDS_REAUTH.value)
         except OAuthError as exc:
             METRICS.inc("gorgias_refresh_total", result="failed", reason=_error_code(exc))
-            self._record_failure(lock, pending, current, exc)
+            self._record_failure(held, current, exc)
             return exc
         METRICS.inc("gorgias_refresh_total", result="ok", reason=reason)
-        return self._store_refresh(lock, pending, current, result)
+        return self._store_refresh(held, current, result)
 
     def _check_refreshed_id_token(self, current: Installation, result: TokenResponse) -> None:
         # REL-08 (OIDC Core §12.2): a refreshed id_token is validated like the first one
         # (issuer, audience, signature when keys exist) and must name the same subject.
-        if result.id_token is None:
-            return
-        if self.id_token_check is not None:
-            self.id_token_check(current, result.id_token)
-            return
-        claims = unverified_claims(result.id_token)
-        if current.user_id is not None and str(claims.get("sub")) != current.user_id:
-            raise IdTokenError("refresh_sub_changed", "the refreshed id_token names another user")
-        aud = claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if self.oauth.client_id not in audiences:
-            raise IdTokenError("refresh_bad_aud", "the refreshed id_token is for another client")
+        if result.id_token is not None and self.verifier is not None:
+            self.verifier.verify_refreshed(
+                result.id_token, account=current.account, user_id=current.user_id
+            )
 
-    def _store_refresh(
-        self, lock: LockedRow, pending: _Pending, current: Installation, result: TokenResponse
-    ) -> TokenSet:
+    def _store_refresh(self, held: Held, current: Installation, result: TokenResponse) -> TokenSet:
         now = self.clock.now()
         status_changed = current.status is not InstallStatus.ACTIVE
-        updated = lock.apply(
+        updated = held.row.apply(
             InstallUpdate(
                 tokens=result.tokens,
                 status=InstallStatus.ACTIVE,
@@ -294,19 +267,17 @@ class TokenManager:
             },
         )
         if status_changed:
-            pending.events.append(_health(updated, current.status, "refresh succeeded"))
+            held.announce(_health(updated, current.status, "refresh succeeded"))
         return result.tokens
 
-    def _record_failure(
-        self, lock: LockedRow, pending: _Pending, current: Installation, exc: OAuthError
-    ) -> None:
+    def _record_failure(self, held: Held, current: Installation, exc: OAuthError) -> None:
         failures = current.refresh_failures + 1
-        wait = self.failure_backoff.delay(failures)
+        wait = self.failure_policy.delay(failures)
         if isinstance(exc, TokenEndpointError) and exc.retry_after is not None:
-            wait = max(wait, min(exc.retry_after, self.failure_backoff.retry_after_cap))
+            wait = max(wait, min(exc.retry_after, self.failure_policy.retry_after_cap))
         retry_at = self.clock.now() + timedelta(seconds=wait)
         first = current.status is InstallStatus.ACTIVE
-        updated = lock.apply(
+        updated = held.row.apply(
             InstallUpdate(
                 status=InstallStatus.REFRESH_FAILING,
                 refresh_failures=failures,
@@ -323,17 +294,12 @@ class TokenManager:
             extra={"account": current.account, "event": "refresh_failed"},
         )
         if first:
-            pending.events.append(_health(updated, current.status, exc.error))
+            held.announce(_health(updated, current.status, exc.error))
 
     def _transition(
-        self,
-        lock: LockedRow,
-        pending: _Pending,
-        current: Installation,
-        status: InstallStatus,
-        reason: str,
+        self, held: Held, current: Installation, status: InstallStatus, reason: str
     ) -> Installation:
-        updated = lock.apply(
+        updated = held.row.apply(
             InstallUpdate(
                 status=status,
                 last_error=reason,
@@ -348,23 +314,16 @@ class TokenManager:
             reason,
             extra={"account": current.account, "event": "health_changed"},
         )
-        pending.events.append(_health(updated, current.status, reason))
+        held.announce(_health(updated, current.status, reason))
         return updated
 
-    # -- disconnect (REL-10) ----------------------------------------------------------------
-    def disconnect(self, account: str) -> Installation:
-        """Make ``account``'s tokens unusable now, then revoke upstream (see :mod:`revocations`)."""
-        return self.revoker.disconnect(account)
-
-    def retry_pending_revocations(self) -> RevocationReport:
-        """Retry the queued revocations that are due."""
-        return self.revoker.retry_pending()
-
-    def mark_needs_reauth(self, account: str, reason: str) -> None:
+    # -- what the API tells us -------------------------------------------------------------
+    def mark_needs_reauth(self, account: Account, reason: str) -> None:
         """Record that the API refused a freshly refreshed token (a silent uninstall)."""
-        with self.guard(account) as (lock, pending):
-            if lock.current is not None and lock.current.status.usable:
-                self._transition(lock, pending, lock.current, InstallStatus.NEEDS_REAUTH, reason)
+        with self.lock.hold(account) as held:
+            current = held.row.current
+            if current is not None and current.status.usable:
+                self._transition(held, current, InstallStatus.NEEDS_REAUTH, reason)
 
 
 def _tokens(installation: Installation) -> TokenSet:
@@ -378,7 +337,7 @@ def _health(installation: Installation, previous: InstallStatus, reason: str) ->
     return LifecycleEvent(HookEvent.HEALTH_CHANGED, installation, previous.value, reason)
 
 
-def _report(account: str, outcome: RefreshOutcome, reason: str) -> RefreshReport:
+def _report(account: Account, outcome: RefreshOutcome, reason: str) -> RefreshReport:
     return RefreshReport(account=account, outcome=outcome, reason=str(reason))
 
 

@@ -21,7 +21,6 @@ from flask import request
 
 from ..metrics import METRICS
 from ..metrics import Labels
-from ..store.sql.stats import installations_by_status
 from .extension import get_kit
 from .operator import admin_configured
 from .operator import is_admin
@@ -59,8 +58,7 @@ def metrics() -> Response:
     kit = get_kit()
     gauges: dict[str, dict[Labels, float]] = {
         "gorgias_installations": {
-            (("status", status),): float(n)
-            for status, n in installations_by_status(kit.engine).items()
+            (("status", status),): float(n) for status, n in kit.store.count_by_status().items()
         },
         "gorgias_ledger_objects": {
             (("kind", kind),): float(n) for kind, n in kit.ledger.live_counts().items()

@@ -39,7 +39,6 @@ from werkzeug.security import generate_password_hash
 from ..cli.preflight import looks_like_password_hash
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
-from ..store.sql.stats import installations_by_status
 from .extension import get_kit
 from .security import csrf_token
 from .security import require_csrf
@@ -142,7 +141,7 @@ def installations() -> Response:
     kit = get_kit()
     objects = kit.ledger.live_per_account()
     rows = [(i, objects.get(i.account, 0)) for i in kit.installations()]
-    counts = installations_by_status(kit.engine)
+    counts = kit.store.count_by_status()
     return _page("gorgias_appkit/operator/list.html", rows=rows, counts=counts)
 
 
@@ -158,7 +157,7 @@ def installation(account: str) -> Response:
         "gorgias_appkit/operator/detail.html",
         installation=found,
         history=kit.history(account, limit=50),
-        ledger=kit.ledger.entries(account),
+        ledger=kit.ledger.entries(found.account),
     )
 
 

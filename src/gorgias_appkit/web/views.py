@@ -22,12 +22,14 @@ from werkzeug.wrappers import Response
 
 from ..errors import AccessDenied
 from ..errors import ApiError
+from ..errors import ExchangeOutcomeUnknown
 from ..errors import InstallationNotFound
 from ..errors import InstallationUnavailable
 from ..errors import InvalidAccount
 from ..errors import InvalidState
 from ..errors import OAuthError
 from ..errors import TokenEndpointError
+from ..errors import TokensUnreadable
 from ..kit import Kit
 from ..oauth import protocol
 from ..oauth.install import AccountNotEnabled
@@ -164,6 +166,21 @@ def _denied(exc: AccessDenied) -> Response:
 @bp.app_errorhandler(TokenEndpointError)
 def _upstream(exc: TokenEndpointError) -> Response:
     return _page("upstream", 502, error=exc.error)
+
+
+@bp.app_errorhandler(ExchangeOutcomeUnknown)
+def _exchange_timed_out(exc: ExchangeOutcomeUnknown) -> Response:
+    # REL-06: the code may have been used; it is never sent twice, so the merchant starts again.
+    return _page("timed_out", 504)
+
+
+@bp.app_errorhandler(TokensUnreadable)
+def _unreadable(exc: TokensUnreadable) -> Response:
+    # A configuration problem (a missing encryption key), logged loudly where it was found:
+    # the merchant is told to come back, never that the app was uninstalled.
+    response = _page("unavailable", 503)
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 @bp.app_errorhandler(OAuthError)

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ...conftest import InstallActions
+from gorgias_appkit.testing.sandbox import InstallDriver
 
 
 @pytest.fixture
@@ -20,14 +20,14 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def installer(shared_installer: InstallActions) -> InstallActions:
+def installer(shared_installer: InstallDriver) -> InstallDriver:
     """A fresh browser on the shared kit-only app."""
     return shared_installer
 
 
 @pytest.fixture
-def client(installer: InstallActions) -> FlaskClient:
-    return installer.client
+def client(installer: InstallDriver) -> FlaskClient:
+    return installer.app
 
 
 @pytest.fixture

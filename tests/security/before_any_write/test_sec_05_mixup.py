@@ -6,9 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
-
-from ...conftest import InstallActions
 
 
 def token_calls(sandbox: SandboxControl) -> dict[str, int]:
@@ -31,7 +30,7 @@ ISS = {
 
 @pytest.mark.parametrize("variant", ISS)
 def test_callback_iss_other_than_the_stored_issuer_is_refused_before_any_token_call(
-    variant: str, installer: InstallActions, sandbox: SandboxControl
+    variant: str, installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-05: iss is compared by simple string equality; any other value stops the install."""
     acme = f"{sandbox.base_url}/acme"
@@ -42,14 +41,14 @@ def test_callback_iss_other_than_the_stored_issuer_is_refused_before_any_token_c
         localhost=acme.replace("127.0.0.1", "localhost"),
     )
     callback = installer.consent(installer.start("acme"))
-    response = installer.client.get("/oauth/callback", query_string={**callback.query, "iss": iss})
+    response = installer.app.get("/oauth/callback", query_string={**callback.query, "iss": iss})
     assert response.status_code == 400
     assert "issuer_mismatch" in response.get_data(as_text=True)
     assert token_calls(sandbox) == {"acme": 0, "globex": 0, "initech": 0}
 
 
 def test_extra_account_parameter_cannot_redirect_the_exchange(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-05: ``&account=evil`` (or any other extra parameter) never picks the token endpoint."""
     callback = installer.consent(installer.start("acme"))
@@ -59,35 +58,35 @@ def test_extra_account_parameter_cannot_redirect_the_exchange(
         "token_endpoint": "https://evil.example/t",
         "issuer": f"{sandbox.base_url}/globex",
     }
-    assert installer.client.get("/oauth/callback", query_string=query).status_code == 303
+    assert installer.app.get("/oauth/callback", query_string=query).status_code == 303
     assert token_calls(sandbox) == {"acme": 1, "globex": 0, "initech": 0}
 
 
 def test_error_answer_with_a_foreign_iss_is_not_trusted(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-05: an ``error`` callback whose iss is another server's is reported as a mix-up."""
     callback = installer.consent(installer.start("acme"), decision="deny")
     query = {**callback.query, "iss": f"{sandbox.base_url}/globex"}
-    response = installer.client.get("/oauth/callback", query_string=query)
+    response = installer.app.get("/oauth/callback", query_string=query)
     assert response.status_code == 400
     assert "issuer_mismatch" in response.get_data(as_text=True)
 
 
 def test_missing_iss_is_refused_when_the_metadata_promises_it(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-05: discovery says iss is sent (RFC 9207 §3); a callback without it is refused."""
     sandbox.configure(publish_jwks=True, send_iss=True)
     callback = installer.consent(installer.start("acme"))
     query = {k: v for k, v in callback.query.items() if k != "iss"}
-    response = installer.client.get("/oauth/callback", query_string=query)
+    response = installer.app.get("/oauth/callback", query_string=query)
     assert response.status_code == 400
     assert "issuer_missing" in response.get_data(as_text=True)
     assert token_calls(sandbox)["acme"] == 0
 
 
-def test_matching_iss_is_accepted(installer: InstallActions, sandbox: SandboxControl) -> None:
+def test_matching_iss_is_accepted(installer: InstallDriver, sandbox: SandboxControl) -> None:
     """SEC-05: the honest iss passes (with and without published metadata)."""
     sandbox.configure(send_iss=True)
     callback = installer.consent(installer.start("acme"))
@@ -98,7 +97,7 @@ def test_matching_iss_is_accepted(installer: InstallActions, sandbox: SandboxCon
 
 
 def test_missing_iss_is_fine_when_nothing_promised_it(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-05: Gorgias sends no iss today (V-02); without a promise in metadata that is accepted."""
     callback = installer.consent(installer.start("acme"))
@@ -107,7 +106,7 @@ def test_missing_iss_is_fine_when_nothing_promised_it(
 
 
 def test_code_from_another_account_is_only_ever_sent_to_the_started_account(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-05: a globex code pasted into an acme callback goes to acme's token endpoint only."""
     acme = installer.consent(installer.start("acme")).query

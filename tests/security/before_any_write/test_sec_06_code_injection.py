@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ...conftest import InstallActions
 from ..support import consent
 from ..support import decode_session
 from ..support import query_of
@@ -24,7 +24,7 @@ def _nothing_bound(app: Flask, client: FlaskClient, sandbox: SandboxControl) -> 
 
 
 def test_attackers_code_in_the_victims_callback_fails_pkce(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-06: a code from the attacker's own session, injected into the victim's, is refused."""
     attacker = app.test_client()
@@ -37,7 +37,7 @@ def test_attackers_code_in_the_victims_callback_fails_pkce(
 
 
 def test_code_minted_without_pkce_is_refused(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-06: an attacker's hand-made authorize request without PKCE yields an unusable code."""
     authorize = installer.start("acme")
@@ -52,7 +52,7 @@ def test_code_minted_without_pkce_is_refused(
 
 
 def test_nonce_mismatch_stops_before_any_token_is_used(
-    installer: InstallActions, client: FlaskClient, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, client: FlaskClient, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-06: with a wrong nonce the access token is never presented (no /api/account call)."""
     sandbox.configure(id_token_tamper="bad_nonce")

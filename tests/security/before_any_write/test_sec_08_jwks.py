@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from gorgias_appkit.errors import IdTokenError
 from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.oauth.idtoken import validate_id_token
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
-from ...conftest import InstallActions
 from ..idp import CLIENT_ID
 from ..idp import Issuers
 from ..idp import jwk
@@ -171,7 +171,7 @@ def test_discovery_naming_another_issuer_aborts_before_redirecting(
 
 
 def test_key_rotation_between_two_logins_refetches_once(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-08: the sandbox rotates its signing key between two installs; one refetch, accepted."""
     sandbox.configure(publish_jwks=True)
@@ -182,13 +182,13 @@ def test_key_rotation_between_two_logins_refetches_once(
 
 
 def test_jwks_outage_fails_the_install_but_not_the_api(
-    installer: InstallActions, app: Flask, sandbox: SandboxControl
+    installer: InstallDriver, app: Flask, sandbox: SandboxControl
 ) -> None:
     """SEC-08/REL-13: a JWKS 500 fails a new install with a retry page; API calls carry on."""
     assert installer.install("acme").status_code == 303
     sandbox.configure(publish_jwks=True)
     sandbox.add_fault(path="/.well-known/jwks.json", mode="status", status=500, count=-1)
-    response = installer.client.get("/oauth/install?account=globex")
+    response = installer.app.get("/oauth/install?account=globex")
     assert response.status_code == 502
     assert "Restart the install" in response.get_data(as_text=True)
     kit = app.extensions["gorgias_appkit"]

@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gorgias_appkit.starter import create_app
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
 from ...conftest import APP_URL
-from ...conftest import InstallActions
 from ..support import Network
 from ..support import consent
 from ..support import kit_of
@@ -64,7 +64,7 @@ def test_hostile_next_falls_back_to_the_default_page(
 
 @pytest.mark.parametrize("target", ["/", "/accounts/acme"])
 def test_own_pages_are_valid_return_targets(
-    target: str, installer: InstallActions, client: FlaskClient
+    target: str, installer: InstallDriver, client: FlaskClient
 ) -> None:
     """SEC-09: a relative path of one of the app's own GET pages is honoured."""
     authorize = client.get("/oauth/install", query_string={"account": "acme", "next": target})

@@ -9,13 +9,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
-
-from ...conftest import InstallActions
 
 
 def test_callback_is_a_clean_303_with_no_referrer_and_no_store(
-    installer: InstallActions, sandbox: SandboxControl
+    installer: InstallDriver, sandbox: SandboxControl
 ) -> None:
     """SEC-16: 303 to a URL without code or state; Referrer-Policy no-referrer; no-store."""
     sandbox.configure(send_iss=True)
@@ -32,7 +31,7 @@ def test_callback_is_a_clean_303_with_no_referrer_and_no_store(
     assert callback.query["code"] not in body and callback.query["state"] not in body
 
 
-def test_every_oauth_response_is_no_store(installer: InstallActions, client: FlaskClient) -> None:
+def test_every_oauth_response_is_no_store(installer: InstallDriver, client: FlaskClient) -> None:
     """SEC-16: install form, install redirect, callback failures: none may be cached."""
     responses = [
         client.get("/oauth/install"),
@@ -47,7 +46,7 @@ def test_every_oauth_response_is_no_store(installer: InstallActions, client: Fla
         assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_pages_load_no_third_party_content(installer: InstallActions, client: FlaskClient) -> None:
+def test_pages_load_no_third_party_content(installer: InstallDriver, client: FlaskClient) -> None:
     """SEC-16: every page of the flow loads only same-origin resources (and says no-referrer)."""
     installer.install("acme")
     pages = [
@@ -76,7 +75,7 @@ def test_pages_load_no_third_party_content(installer: InstallActions, client: Fl
 )
 def test_prefetch_does_not_consume_the_state_or_the_code(
     headers: dict[str, str],
-    installer: InstallActions,
+    installer: InstallDriver,
     client: FlaskClient,
     app: Flask,
     sandbox: SandboxControl,

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ...api.bucket import BucketState
-from ...api.bucket import Take
-from ...api.bucket import TakeRequest
-from ...api.bucket import apply_take
+from ...core.bucket import BucketState
+from ...core.bucket import Take
+from ...core.bucket import TakeRequest
+from ...core.bucket import apply_take
 from ..engine import WRITE_LOCK
 from ..schema import rate_buckets
 

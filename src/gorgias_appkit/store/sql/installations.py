@@ -1,21 +1,25 @@
-"""The SQL installation and state stores (SQLite by default, PostgreSQL for several instances).
+"""SQLInstallationStore: installations in SQL (SQLite by default, PostgreSQL for many instances).
 
 Tokens are encrypted before they reach a statement and decrypted after they leave a row; no
 plaintext token is ever bound to SQL. The per-account lock is ``SELECT … FOR UPDATE`` on
 PostgreSQL and ``BEGIN IMMEDIATE`` on SQLite, held for the whole block so a refresh's HTTP call
 and its write happen under one lock (REL-01). Waiting for it is bounded (:data:`LOCK_WAIT_SECONDS`,
-then :class:`StoreError`). Every write checks ``version`` (compare-and-swap).
+then :class:`StoreError`). Every write checks ``version`` (compare-and-swap) and builds the new
+record from what it wrote, without reading the row back.
 
-:meth:`LockedRow.queue_revocation` queues a token for upstream revocation in the lock's own
-transaction (REL-10; the queue itself is :mod:`.revocation_queue`).
+Reads never write. A row whose ciphertext does not open with the configured keys (a key not
+configured yet, or a value moved from another row: SEC-14) comes back with ``tokens=None`` and
+``unreadable`` saying why; its health and history stay as they are, so it recovers by itself
+once the right key is configured.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy import RowMapping
 from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
@@ -31,28 +36,27 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from ...core.account import Account
 from ...core.clock import Clock
 from ...core.records import Installation
 from ...core.records import InstallEvent
 from ...core.records import InstallStatus
 from ...core.records import InstallUpdate
-from ...core.records import PendingInstall
 from ...core.records import TokenSet
 from ...core.secret import Secret
 from ...errors import ConcurrentUpdate
 from ...errors import DecryptionError
-from ...errors import InvalidState
+from ...errors import InvalidAccount
 from ...errors import StoreError
-from ..crypto import DECRYPTION_FAILED
 from ..crypto import Keyring
 from ..engine import WRITE_LOCK
-from ..ports import InstallationStore
 from ..schema import install_events
 from ..schema import install_states
 from ..schema import installations
 from .revocations import queue_revocation
 
 T = installations.c
+log = logging.getLogger("gorgias_appkit.store")
 # How long a caller waits for another process's lock: SQLite's busy timeout (engine.py) and
 # PostgreSQL's lock_timeout. A refresh's whole retry budget stays below it (oauth/client.py).
 LOCK_WAIT_SECONDS = 30
@@ -64,7 +68,7 @@ def _context(account: str, column: str) -> str:
     return f"installation:{account}:{column}"
 
 
-class SQLInstallationStore(InstallationStore):
+class SQLInstallationStore:
     """Installations in SQL, tokens sealed with a :class:`Keyring`."""
 
     def __init__(self, engine: Engine, *, keyring: Keyring, clock: Clock) -> None:
@@ -76,35 +80,18 @@ class SQLInstallationStore(InstallationStore):
         return f"SQLInstallationStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
     # -- reading ---------------------------------------------------------------------------
-    def find(self, account: str) -> Installation | None:
-        """Return the installation of ``account`` or ``None``."""
+    def find(self, account: Account) -> Installation | None:
+        """Return the installation of ``account`` or ``None``; never writes."""
         with self.engine.connect() as conn:
             row = conn.execute(_FIND, {"account": account}).mappings().first()
-        if row is None:
-            return None
-        record = self._to_record(row)
-        if record.last_error == DECRYPTION_FAILED and row["last_error"] != DECRYPTION_FAILED:
-            record = self._flag_undecryptable(account) or record
-        return record
-
-    def _flag_undecryptable(self, account: str) -> Installation | None:
-        # SEC-14 (issue 5): a ciphertext that does not open in this row (copied from another
-        # account's row, or sealed with a key no longer configured) is never used: the row is
-        # marked needs_reauth with a history event, and a reinstall replaces it.
-        with self.locked(account) as lock:
-            if lock.current is None or lock.current.last_error != DECRYPTION_FAILED:
-                return lock.current
-            return lock.apply(
-                InstallUpdate(
-                    status=InstallStatus.NEEDS_REAUTH,
-                    last_error=DECRYPTION_FAILED,
-                    event="decryption_failed",
-                    detail="a stored token does not decrypt",
-                )
-            )
+        return None if row is None else self._to_record(row)
 
     def all(self) -> Iterator[Installation]:
-        """Yield every installation, ordered by account, reading in pages."""
+        """Yield every installation, ordered by account, reading in pages.
+
+        A row whose account is not a valid Gorgias subdomain (tampered with) is skipped and
+        logged: it can never be used, and must not stop the listing of the others.
+        """
         last = ""
         while True:
             with self.engine.connect() as conn:
@@ -113,10 +100,15 @@ class SQLInstallationStore(InstallationStore):
             if not rows:
                 return
             for row in rows:
-                yield self._to_record(row)
+                try:
+                    yield self._to_record(row)
+                except InvalidAccount:
+                    log.error(
+                        "skipping a row whose account is not valid: %s", ascii(row["account"])
+                    )
             last = rows[-1]["account"]
 
-    def accounts_due(self, before: datetime) -> list[str]:
+    def accounts_due(self, before: datetime) -> list[Account]:
         """Return usable accounts whose access token expires before ``before``."""
         usable = [s.value for s in InstallStatus if s.usable]
         query = (
@@ -125,9 +117,9 @@ class SQLInstallationStore(InstallationStore):
             .order_by(T.expires_at)
         )
         with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+            return [Account(a) for a in conn.execute(query).scalars()]
 
-    def history(self, account: str, *, limit: int = 50) -> list[InstallEvent]:
+    def history(self, account: Account, *, limit: int = 50) -> list[InstallEvent]:
         """Return the newest events of ``account`` first."""
         E = install_events.c
         query = (
@@ -140,7 +132,7 @@ class SQLInstallationStore(InstallationStore):
             rows = conn.execute(query).mappings().all()
         return [
             InstallEvent(
-                account=r["account"],
+                account=Account(r["account"]),
                 at=r["at"],
                 event=r["event"],
                 from_status=r["from_status"],
@@ -150,31 +142,42 @@ class SQLInstallationStore(InstallationStore):
             for r in rows
         ]
 
+    def count_by_status(self) -> dict[str, int]:
+        """Return the number of installations in every health state (zeros included)."""
+        counts = {status.value: 0 for status in InstallStatus}
+        query = select(T.status, func.count()).group_by(T.status)
+        with self.engine.connect() as conn:
+            for status, number in conn.execute(query).all():
+                counts[str(status)] = int(number)
+        return counts
+
+    def sealed_key_ids(self) -> dict[str, int]:
+        """How many installations hold tokens sealed under each key id (for ``doctor``)."""
+        kid = func.substr(T.access_token, 4, 8)
+        query = select(kid, func.count()).where(T.access_token.is_not(None)).group_by(kid)
+        with self.engine.connect() as conn:
+            return {str(k): int(n) for k, n in conn.execute(query).all()}
+
     # -- writing ---------------------------------------------------------------------------
     def save_install(
-        self, account: str, *, tokens: TokenSet, user_id: str | None, user_email: str | None
+        self,
+        account: Account,
+        *,
+        tokens: TokenSet,
+        user_id: str | None,
+        user_email: str | None,
     ) -> tuple[Installation, bool]:
         """Store a fresh install or replace the account's previous one in one transaction."""
         with self.locked(account) as lock:
             previous = lock.current
-            values = {
-                **self._token_values(account, tokens),
-                "status": InstallStatus.ACTIVE.value,
-                "user_id": user_id,
-                "user_email": user_email,
-                "refresh_failures": 0,
-                "next_refresh_at": None,
-                "last_error": None,
-                "updated_at": self.clock.now(),
-            }
             # After a disconnect the app tore everything down: installing again is a new install,
-            # so the "installed" hook runs again (issue 3).
+            # so the "installed" hook runs again.
             is_new = previous is None or previous.status is InstallStatus.UNINSTALLED
-            lock.write(values, event="installed" if is_new else "reinstalled")
-            return lock.record, is_new
+            installed = lock.install(tokens=tokens, user_id=user_id, user_email=user_email)
+            return installed, is_new
 
     @contextmanager
-    def locked(self, account: str) -> Iterator[LockedRow]:
+    def locked(self, account: Account) -> Iterator[LockedRow]:
         """Hold the account's lock across processes for the block (REL-01).
 
         The block's writes commit when it ends normally and roll back if it raises.
@@ -195,7 +198,7 @@ class SQLInstallationStore(InstallationStore):
             query = query.with_for_update()
         return conn.execute(query).mappings().first()
 
-    def delete(self, account: str) -> bool:
+    def delete(self, account: Account) -> bool:
         """Forget every stored trace of ``account`` (tokens, history); return whether it existed."""
         with self.engine.begin() as conn:
             gone = conn.execute(delete(installations).where(T.account == account)).rowcount
@@ -204,7 +207,8 @@ class SQLInstallationStore(InstallationStore):
         return bool(gone)
 
     # -- mapping ---------------------------------------------------------------------------
-    def _token_values(self, account: str, tokens: TokenSet) -> dict[str, Any]:
+    def token_values(self, account: str, tokens: TokenSet) -> dict[str, Any]:
+        """The sealed columns of ``tokens`` for ``account``'s row."""
         seal = self.keyring.encrypt
         refresh = tokens.refresh_token
         return {
@@ -218,29 +222,16 @@ class SQLInstallationStore(InstallationStore):
         }
 
     def _to_record(self, row: RowMapping) -> Installation:
-        account = row["account"]
-        tokens = None
-        status, last_error = InstallStatus(row["status"]), row["last_error"]
+        account = Account(row["account"])  # re-validated on every read (SEC-01)
+        tokens, unreadable = None, None
         if row["access_token"]:
-            open_ = self.keyring.decrypt
-            refresh = row["refresh_token"]
             try:
-                tokens = TokenSet(
-                    access_token=Secret(
-                        open_(row["access_token"], context=_context(account, "access"))
-                    ),
-                    refresh_token=Secret(open_(refresh, context=_context(account, "refresh")))
-                    if refresh
-                    else None,
-                    expires_at=row["expires_at"],
-                    scopes=tuple(row["scopes"].split()),
-                    token_type=row["token_type"] or "Bearer",
-                )
-            except DecryptionError:  # SEC-14: never used, never a 500 (see _flag_undecryptable)
-                status, last_error = InstallStatus.NEEDS_REAUTH, DECRYPTION_FAILED
+                tokens = self._open(account, row)
+            except DecryptionError as exc:  # SEC-14: never used, never a write, never a 500
+                unreadable = str(exc)
         return Installation(
             account=account,
-            status=status,
+            status=InstallStatus(row["status"]),
             tokens=tokens,
             version=row["version"],
             installed_at=row["installed_at"],
@@ -250,7 +241,21 @@ class SQLInstallationStore(InstallationStore):
             last_refresh_at=row["last_refresh_at"],
             refresh_failures=row["refresh_failures"],
             next_refresh_at=row["next_refresh_at"],
-            last_error=last_error,
+            last_error=row["last_error"],
+            unreadable=unreadable,
+        )
+
+    def _open(self, account: Account, row: RowMapping) -> TokenSet:
+        open_ = self.keyring.decrypt
+        refresh = row["refresh_token"]
+        return TokenSet(
+            access_token=Secret(open_(row["access_token"], context=_context(account, "access"))),
+            refresh_token=Secret(open_(refresh, context=_context(account, "refresh")))
+            if refresh
+            else None,
+            expires_at=row["expires_at"],
+            scopes=tuple(row["scopes"].split()),
+            token_type=row["token_type"] or "Bearer",
         )
 
 
@@ -260,33 +265,76 @@ class LockedRow:
 
     store: SQLInstallationStore
     conn: Connection
-    account: str
+    account: Account
     current: Installation | None
 
     def apply(self, change: InstallUpdate) -> Installation:
         """Write ``change`` under the lock with a version check; return the new record."""
-        values: dict[str, Any] = {"updated_at": self.store.clock.now()}
-        if change.tokens is not None:
-            values.update(self.store._token_values(self.account, change.tokens))
-        if change.clear_tokens:
-            values.update(access_token=None, refresh_token=None, expires_at=None)
-        for name in ("refresh_failures", "next_refresh_at", "last_refresh_at", "last_error"):
-            if getattr(change, name) is not None:
-                values[name] = getattr(change, name)
-        if change.status is not None:
-            values["status"] = change.status.value
-        if change.clear_next_refresh:
-            values["next_refresh_at"] = None
-        if change.clear_last_error:
-            values["last_error"] = None
-        self.write(values, event=change.event, detail=change.detail)
-        return self.record
-
-    @property
-    def record(self) -> Installation:
-        """The row as last written under this lock (it exists once written)."""
-        if self.current is None:
+        before = self.current
+        if before is None:
             raise ConcurrentUpdate(f"installation {self.account!r} vanished under its lock")
+        now = self.store.clock.now()
+        values, fields = self._values(change, now)
+        result = self.conn.execute(
+            update(installations)
+            .where(T.account == self.account, T.version == before.version)
+            .values(**values, version=before.version + 1)
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
+        self.current = replace(before, **fields, version=before.version + 1, updated_at=now)
+        self._history(change.event, change.detail, before.status, now)
+        return self.current
+
+    def install(
+        self, *, tokens: TokenSet, user_id: str | None, user_email: str | None
+    ) -> Installation:
+        """Write a fresh install (insert, or replace the previous one); return the record."""
+        before, now = self.current, self.store.clock.now()
+        values = {
+            **self.store.token_values(self.account, tokens),
+            "status": InstallStatus.ACTIVE.value,
+            "user_id": user_id,
+            "user_email": user_email,
+            "refresh_failures": 0,
+            "next_refresh_at": None,
+            "last_error": None,
+            "installed_at": now,
+            "updated_at": now,
+        }
+        version = 1 if before is None else before.version + 1
+        if before is None:
+            try:
+                self.conn.execute(
+                    insert(installations).values(**values, version=1, account=self.account)
+                )
+            except IntegrityError as exc:  # another instance inserted first
+                raise ConcurrentUpdate(
+                    f"installation {self.account!r} was created meanwhile"
+                ) from exc
+        elif (
+            self.conn.execute(
+                update(installations)
+                .where(T.account == self.account, T.version == before.version)
+                .values(**values, version=version)
+            ).rowcount
+            != 1
+        ):
+            raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
+        self.current = Installation(
+            account=self.account,
+            status=InstallStatus.ACTIVE,
+            tokens=tokens,
+            version=version,
+            installed_at=now,
+            updated_at=now,
+            user_id=user_id,
+            user_email=user_email,
+            last_refresh_at=before.last_refresh_at if before else None,
+        )
+        is_new = before is None or before.status is InstallStatus.UNINSTALLED
+        previous = before.status if before else None
+        self._history("installed" if is_new else "reinstalled", None, previous, now)
         return self.current
 
     def queue_revocation(self, token: Secret) -> int:
@@ -299,104 +347,41 @@ class LockedRow:
             token=token,
         )
 
-    def write(
-        self, values: dict[str, Any], *, event: str | None, detail: str | None = None
+    def _values(
+        self, change: InstallUpdate, now: datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The columns to write and the record fields they change."""
+        values: dict[str, Any] = {"updated_at": now}
+        fields: dict[str, Any] = {}
+        if change.tokens is not None:
+            values.update(self.store.token_values(self.account, change.tokens))
+            fields.update(tokens=change.tokens, unreadable=None)
+        if change.clear_tokens:
+            values.update(access_token=None, refresh_token=None, expires_at=None)
+            fields.update(tokens=None, unreadable=None)
+        for name in ("refresh_failures", "next_refresh_at", "last_refresh_at", "last_error"):
+            if getattr(change, name) is not None:
+                values[name] = fields[name] = getattr(change, name)
+        if change.status is not None:
+            values["status"], fields["status"] = change.status.value, change.status
+        if change.clear_next_refresh:
+            values["next_refresh_at"] = fields["next_refresh_at"] = None
+        if change.clear_last_error:
+            values["last_error"] = fields["last_error"] = None
+        return values, fields
+
+    def _history(
+        self, event: str | None, detail: str | None, before: InstallStatus | None, now: datetime
     ) -> None:
-        """Write ``values`` with a version check (or insert the row), plus a history event."""
-        now = self.store.clock.now()
-        before = self.current
-        if before is None:
-            values = {"installed_at": now, "version": 1, **values, "account": self.account}
-            try:
-                self.conn.execute(insert(installations).values(**values))
-            except IntegrityError as exc:  # another instance inserted first
-                raise ConcurrentUpdate(
-                    f"installation {self.account!r} was created meanwhile"
-                ) from exc
-        else:
-            if event in ("installed", "reinstalled"):
-                values["installed_at"] = now
-            result = self.conn.execute(
-                update(installations)
-                .where(T.account == self.account, T.version == before.version)
-                .values(**values, version=before.version + 1)
+        if not event or self.current is None:
+            return
+        self.conn.execute(
+            insert(install_events).values(
+                account=self.account,
+                at=now,
+                event=event,
+                from_status=before.value if before else None,
+                to_status=self.current.status.value,
+                detail=detail,
             )
-            if result.rowcount != 1:
-                raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
-        row = (
-            self.conn.execute(select(installations).where(T.account == self.account))
-            .mappings()
-            .one()
-        )
-        self.current = self.store._to_record(row)
-        if event:
-            self.conn.execute(
-                insert(install_events).values(
-                    account=self.account,
-                    at=now,
-                    event=event,
-                    from_status=before.status.value if before else None,
-                    to_status=self.current.status.value,
-                    detail=detail,
-                )
-            )
-
-
-class SQLStateStore:
-    """Single-use install states in SQL; only a hash of the state value is stored (SEC-03)."""
-
-    def __init__(self, engine: Engine, *, keyring: Keyring, clock: Clock) -> None:
-        self.engine = engine
-        self.keyring = keyring
-        self.clock = clock
-
-    @staticmethod
-    def _hash(state: str) -> str:
-        return hashlib.sha256(state.encode()).hexdigest()
-
-    def issue(self, state: str, pending: PendingInstall) -> None:
-        """Remember ``pending`` under ``state``; purge expired states on the way."""
-        key = self._hash(state)
-        verifier = self.keyring.encrypt(
-            pending.code_verifier.reveal(), context=f"state:{key}:code_verifier"
-        )
-        with self.engine.begin() as conn:
-            expired = install_states.c.expires_at < self.clock.now()
-            conn.execute(delete(install_states).where(expired))
-            conn.execute(
-                insert(install_states).values(
-                    state_hash=key,
-                    browser_hash=pending.browser_hash,
-                    account=pending.account,
-                    issuer=pending.issuer,
-                    nonce=pending.nonce,
-                    code_verifier=verifier,
-                    return_to=pending.return_to,
-                    created_at=pending.created_at,
-                    expires_at=pending.expires_at,
-                )
-            )
-
-    def consume(self, state: str) -> PendingInstall:
-        """Delete and return the record; raise :class:`InvalidState` if unknown or already used."""
-        key = self._hash(state)
-        S = install_states.c
-        with self.engine.connect().execution_options(**{WRITE_LOCK: True}) as conn, conn.begin():
-            row = conn.execute(select(install_states).where(S.state_hash == key)).mappings().first()
-            if row is None:
-                raise InvalidState("this install link is unknown or was already used")
-            # Deleting with a row count check makes two racing callbacks see one winner.
-            if conn.execute(delete(install_states).where(S.state_hash == key)).rowcount != 1:
-                raise InvalidState("this install link was already used")
-        return PendingInstall(
-            account=row["account"],
-            issuer=row["issuer"],
-            nonce=row["nonce"],
-            code_verifier=Secret(
-                self.keyring.decrypt(row["code_verifier"], context=f"state:{key}:code_verifier")
-            ),
-            browser_hash=row["browser_hash"],
-            created_at=row["created_at"],
-            expires_at=row["expires_at"],
-            return_to=row["return_to"],
         )

@@ -8,9 +8,6 @@ on reinstall idempotent. Rows hold ids only, never a token. Only SQLAlchemy and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import Engine
 from sqlalchemy import RowMapping
 from sqlalchemy import delete
@@ -20,27 +17,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from ...core.account import Account
 from ...core.clock import Clock
+from ...core.records import LedgerEntry
 from ..schema import ledger
 
 L = ledger.c
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LedgerEntry:
-    """One object the app created in an account."""
-
-    account: str
-    kind: str
-    remote_id: str
-    name: str | None
-    created_at: datetime
-    deleted_at: datetime | None = None
-
-    @property
-    def live(self) -> bool:
-        """Whether the object is still believed to exist in the account."""
-        return self.deleted_at is None
 
 
 class SQLLedger:
@@ -53,7 +35,9 @@ class SQLLedger:
     def __repr__(self) -> str:
         return f"SQLLedger({self.engine.url.render_as_string(hide_password=True)!r})"
 
-    def record(self, account: str, *, kind: str, remote_id: str, name: str | None) -> LedgerEntry:
+    def record(
+        self, account: Account, *, kind: str, remote_id: str, name: str | None
+    ) -> LedgerEntry:
         """Remember a created object; recording the same object twice keeps one live row."""
         now = self.clock.now()
         values = {"created_at": now, "deleted_at": None, "detail": name}
@@ -70,24 +54,24 @@ class SQLLedger:
             account=account, kind=kind, remote_id=remote_id, name=name, created_at=now
         )
 
-    def live(self, account: str) -> list[LedgerEntry]:
+    def live(self, account: Account) -> list[LedgerEntry]:
         """Objects still to remove, newest first (so dependants go before what they use)."""
         query = select(ledger).where(L.account == account, L.deleted_at.is_(None))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(L.id.desc())).mappings().all()
         return [_entry(r) for r in rows]
 
-    def find(self, account: str, *, kind: str, name: str) -> LedgerEntry | None:
+    def find(self, account: Account, *, kind: str, name: str) -> LedgerEntry | None:
         """Return the newest live object of ``kind`` the app calls ``name``, or ``None``."""
         return next((e for e in self.live(account) if e.kind == kind and e.name == name), None)
 
-    def entries(self, account: str, *, limit: int = 100) -> list[LedgerEntry]:
+    def entries(self, account: Account, *, limit: int = 100) -> list[LedgerEntry]:
         """Every row of ``account``, removed ones included, newest first (for operators)."""
         query = select(ledger).where(L.account == account).order_by(L.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query).mappings().all()]
 
-    def mark_deleted(self, account: str, *, kind: str, remote_id: str) -> None:
+    def mark_deleted(self, account: Account, *, kind: str, remote_id: str) -> None:
         """Record that the object no longer exists in the account."""
         with self.engine.begin() as conn:
             conn.execute(
@@ -101,7 +85,7 @@ class SQLLedger:
                 .values(deleted_at=self.clock.now())
             )
 
-    def purge(self, account: str) -> int:
+    def purge(self, account: Account) -> int:
         """Forget every row of ``account``; return how many there were."""
         with self.engine.begin() as conn:
             return int(conn.execute(delete(ledger).where(L.account == account)).rowcount)
@@ -121,7 +105,7 @@ class SQLLedger:
 
 def _entry(row: RowMapping) -> LedgerEntry:
     return LedgerEntry(
-        account=row["account"],
+        account=Account(row["account"]),
         kind=row["kind"],
         remote_id=row["remote_id"],
         name=row["detail"],

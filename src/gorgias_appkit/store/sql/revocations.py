@@ -8,7 +8,6 @@ can lose a token that was never revoked upstream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -20,24 +19,14 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ...core.account import Account
 from ...core.clock import Clock
+from ...core.records import PendingRevocation
 from ...core.secret import Secret
 from ..crypto import Keyring
 from ..schema import pending_revocations
 
 R = pending_revocations.c
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PendingRevocation:
-    """A token whose upstream revocation failed transiently and will be retried."""
-
-    id: int
-    account: str
-    token: Secret
-    attempts: int
-    next_attempt_at: datetime
-    created_at: datetime
 
 
 def _context(account: str) -> str:
@@ -105,8 +94,15 @@ class SQLRevocationQueue:
                 .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:300])
             )
 
+    def add(self, account: Account, token: Secret) -> int:
+        """Queue ``token`` on its own (no installation row holds it); return the entry's id."""
+        with self.engine.begin() as conn:
+            return queue_revocation(
+                conn, keyring=self.keyring, clock=self.clock, account=account, token=token
+            )
+
     def _to_record(self, row: RowMapping) -> PendingRevocation:
-        account = row["account"]
+        account = Account(row["account"])
         return PendingRevocation(
             id=row["id"],
             account=account,

@@ -1,0 +1,90 @@
+"""HTTP plumbing shared by the OAuth and REST clients: one exchange, read whole within a deadline.
+
+httpx timeouts bound each socket operation, not a whole answer: a server that trickles one byte
+at a time never trips them. :func:`exchange` therefore reads the body in chunks and gives up
+(``httpx.ReadTimeout``) once the call's deadline passes, and refuses bodies over
+:data:`MAX_BODY`. Redirects are never followed (SEC-02). :func:`transport_outcome` tells a
+request that never left (safe to resend) from one that may have reached the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from ..core.clock import Clock
+from ..core.retry import Outcome
+
+# The connection was never made, so the server cannot have seen the request.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAX_BODY = 8 * 1024 * 1024  # far above any Gorgias answer, far below anything that hurts
+_WIRE = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class BodyTooLarge(httpx.DecodingError):
+    """The server sent more than :data:`MAX_BODY` bytes."""
+
+
+def transport_outcome(exc: httpx.TransportError) -> Outcome:
+    """``NOT_SENT`` for connect failures; anything later may have reached the server."""
+    return Outcome.NOT_SENT if isinstance(exc, NOT_SENT) else Outcome.UNKNOWN
+
+
+def timeout_within(configured: httpx.Timeout, remaining: float) -> httpx.Timeout:
+    """The configured timeouts, each shortened to what is left of the call's deadline."""
+    left = max(remaining, 0.1)  # a floor: a call at its very deadline still gets a chance
+
+    def cap(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(
+        connect=cap(configured.connect),
+        read=cap(configured.read),
+        write=cap(configured.write),
+        pool=cap(configured.pool),
+    )
+
+
+def exchange(
+    http: httpx.Client,
+    request: httpx.Request,
+    *,
+    clock: Clock,
+    deadline_at: float,
+    auth: httpx.Auth | None = None,
+) -> httpx.Response:
+    """Send ``request`` and read its whole answer before ``deadline_at`` (POSIX seconds)."""
+    response = http.send(
+        request, stream=True, follow_redirects=False, auth=auth or httpx.USE_CLIENT_DEFAULT
+    )
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge("the answer is too large", request=request)
+            chunks.append(chunk)
+            if clock.now().timestamp() > deadline_at:
+                raise httpx.ReadTimeout("the answer did not arrive in time", request=request)
+    finally:
+        response.close()
+    # The body is already decoded: drop the headers that describe its encoding on the wire.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=request,
+        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+    )
+
+
+def json_body(response: httpx.Response) -> object:
+    """The decoded JSON object or list of an answer, else ``None`` (never raises)."""
+    try:
+        body: object = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, Mapping | list) else None

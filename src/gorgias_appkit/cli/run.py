@@ -1,0 +1,88 @@
+"""``demo``, ``serve`` and ``sandbox``: run the reference app and the sandbox.
+
+``demo`` runs both in one process on werkzeug threads (development mode, SQLite and generated
+keys in ./instance); ``serve`` runs the reference app on gunicorn, configured from the
+environment; ``sandbox`` runs the local fake Gorgias alone (the ``gorgias-sandbox``
+distribution, installed with the ``testing`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+DEMO_CLIENT_ID = "sandbox-client-id"
+DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's well-known default
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for both servers.")
+@click.option("--port", default=8000, show_default=True, help="Port of the reference app.")
+@click.option("--sandbox-port", default=8800, show_default=True, help="Port of the sandbox.")
+def demo(host: str, port: int, sandbox_port: int) -> None:
+    """Run the sandbox and the reference app together (what `make demo` runs).
+
+    Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias.
+    """
+    from gorgias_sandbox import SandboxConfig
+    from gorgias_sandbox import create_sandbox
+
+    from ..starter import create_app
+    from .servers import ThreadedServer
+
+    app_url = f"http://{host}:{port}"
+    sandbox_config = SandboxConfig(
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        redirect_uris=(f"{app_url}/oauth/callback",),
+    )
+    sandbox = ThreadedServer(create_sandbox(sandbox_config), host=host, port=sandbox_port).start()
+    os.environ.update(
+        GORGIAS_MODE="development",
+        GORGIAS_CLIENT_ID=DEMO_CLIENT_ID,
+        GORGIAS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
+        GORGIAS_APP_URL=app_url,
+        GORGIAS_URL_TEMPLATE=f"{sandbox.url}/{{account}}",
+    )
+    app = ThreadedServer(create_app(), host=host, port=port).start()
+    click.echo(f"\n  Sandbox (fake Gorgias): {sandbox.url}/_sandbox/stats")
+    click.echo(f"  Open the app:           {app.url}/\n")
+    click.echo("  Install into the sandbox account 'acme', approve, and see its dashboard.")
+    click.echo("  Press Ctrl+C to stop.\n")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        app.stop()
+        sandbox.stop()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the reference app alone on gunicorn, configured from the environment."""
+    from ..starter import create_app
+    from .servers import run_gunicorn
+
+    create_app()  # validate configuration and migrate once before forking workers
+    run_gunicorn(create_app, host=host, port=port, workers=workers)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8800, show_default=True)
+def sandbox(host: str, port: int) -> None:
+    """Run the sandbox (a local fake Gorgias) alone; switches come from SANDBOX_* variables."""
+    from gorgias_sandbox import SandboxConfig
+    from gorgias_sandbox import serve_sandbox
+
+    try:
+        config = SandboxConfig.from_env(os.environ)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Sandbox on http://{host}:{port}/{{account}} (control: /_sandbox/stats)")
+    serve_sandbox(config, host=host, port=port)
