@@ -22,7 +22,8 @@ from . import api, control, oauth
 from .authserver import create_authorization_server
 from .config import SandboxConfig
 from .context import EXTENSION_KEY, current_world
-from .faults import DropMiddleware, FaultRule, default_body, mark_drop
+from .faults import FaultRule, default_body
+from .faultwsgi import FaultMiddleware, mark_fault
 from .world import World
 
 SERVER_KEY = "gorgias_sandbox.authserver"
@@ -47,7 +48,7 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     app.register_blueprint(control.bp)
     app.before_request(_pipeline)
     app.register_error_handler(HTTPException, _http_error)
-    app.wsgi_app = DropMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -104,11 +105,11 @@ def _apply_fault(world: World, domain: str, rule: FaultRule) -> Response | None:
     if rule.mode == "delay":
         time.sleep(rule.delay_ms / 1000)
         return None
-    if rule.mode == "drop_after":
-        mark_drop(request.environ)
+    if rule.mode in ("delay_after", "trickle", "drop_after"):
+        mark_fault(request.environ, rule)  # act now; FaultMiddleware handles the answer
         return None
     if rule.mode == "drop_before":
-        mark_drop(request.environ)
+        mark_fault(request.environ, rule)
         return Response(status=204)
     if rule.mode == "redirect":
         return Response(status=rule.status or 307, headers={"Location": rule.location or "/"})
