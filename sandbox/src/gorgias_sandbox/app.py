@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import api, control, oauth
@@ -77,12 +77,7 @@ def _pipeline() -> Response | None:
     account = world.account(domain)
     if account is None:
         if request.endpoint == "sandbox_oauth.authorize":
-            body = render_template(
-                "error.html",
-                title="Account not found",
-                message=f"There is no Gorgias account called {domain!r}.",
-            )
-            return Response(body, status=404, mimetype="text/html")
+            return oauth.account_not_found_page(domain)
         response = jsonify(error="account not found")
         response.status_code = 404
         return response

@@ -38,7 +38,7 @@ TAMPER_MODES = (
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "redirect_uri_match": ("exact", "prefix"),
+    "redirect_uri_match": ("loopback", "exact", "prefix"),
     "expires_in_mode": ("zero", "positive", "absent"),
     "access_token_format": ("jwt", "opaque"),
     "id_token_tamper": TAMPER_MODES,
@@ -66,7 +66,7 @@ class SandboxConfig:
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - a well-known fake
     redirect_uris: tuple[str, ...] = ("http://127.0.0.1:8000/oauth/callback",)
-    redirect_uri_match: str = "exact"
+    redirect_uri_match: str = "loopback"
     app_name: str = "Sandbox App"
     accounts: tuple[str, ...] = ("acme", "globex", "initech")
     # Authorization endpoint.
