@@ -18,7 +18,7 @@ import time
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth
+from . import api, control, control_integrations, oauth, ticket_pages
 from .authserver import create_authorization_server
 from .config import SandboxConfig
 from .context import EXTENSION_KEY, current_world
@@ -46,6 +46,8 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(control_integrations.bp)
+    app.register_blueprint(ticket_pages.bp)
     app.before_request(_pipeline)
     app.register_error_handler(HTTPException, _http_error)
     app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
