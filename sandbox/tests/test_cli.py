@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import httpx
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from gorgias_sandbox import SandboxConfig
 from gorgias_sandbox.cli import build_config, command
 from gorgias_sandbox.config_help import FIELD_HELP
+from gorgias_sandbox.faults import MODES
 
 
 def test_every_config_field_has_one_line_of_help() -> None:
@@ -128,3 +130,12 @@ def test_banner_of_a_running_sandbox(cli_sandbox: tuple[str, str]) -> None:
     config = httpx.get(f"{url}/_sandbox/config", timeout=5).json()
     assert config["client_id"] == "cli-id" and config["client_secret"] == "env-secret"
     assert config["accounts"] == ["hooli", "acme"]
+
+
+def test_readme_documents_every_switch_and_fault_mode() -> None:
+    """The README's tables name every SANDBOX_* variable and every fault mode."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for field in dataclasses.fields(SandboxConfig):
+        assert f"| `SANDBOX_{field.name.upper()}` |" in readme
+    for mode in MODES:
+        assert f"| `{mode}` |" in readme

@@ -1,13 +1,18 @@
 """The Flask app factory and the per-request pipeline every ``/{account}/...`` request goes through.
 
 Pipeline (before the view): find the account named in the path (404 if unknown), count the
-request under its endpoint name, then apply the first matching fault rule. Counter names, per
-account: ``oauth.authorize`` (+ ``oauth.authorize.approve|deny|auto_approve``), ``oauth.token``
+request under its endpoint name, then apply the first matching fault rule (``status`` and
+``redirect`` answer here, ``delay`` sleeps here, the others are marked for
+:class:`~gorgias_sandbox.faultwsgi.FaultMiddleware`). Counter names, per account:
+``oauth.authorize`` (+ ``oauth.authorize.approve|deny|auto_approve``), ``oauth.token``
 (+ ``oauth.token.authorization_code|refresh_token|unsupported``), ``oauth.revoke``,
 ``oauth.discovery``, ``oauth.jwks``, ``api.<METHOD> <route>`` (e.g. ``api.GET /api/tickets``,
-``api.GET /api/tickets/<id>``), ``api.429``, ``oauth.code_replay``,
-``oauth.refresh.reuse_detected``, ``oauth.refresh.unknown_token`` and ``fault.<mode>``.
-``/_sandbox/*`` is not counted.
+``api.PUT /api/tickets/<id>``), ``api.429``, ``oauth.code_replay``,
+``oauth.refresh.reuse_detected``, ``oauth.refresh.unknown_token`` and ``fault.<mode>``; from
+HTTP-integration deliveries (``deliveries.py``): ``integration.delivery``,
+``integration.delivery.ok|timeout|connect|error``, ``integration.deactivated`` and
+``integration.dropped``. ``/_sandbox/*`` and the ticket pages (``/{account}/tickets``) are not
+counted and never faulted.
 """
 
 from __future__ import annotations
