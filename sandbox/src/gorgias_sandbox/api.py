@@ -23,6 +23,7 @@ from .ticket_ops import (
     apply_update,
     message_problems,
     new_message,
+    new_ticket,
     update_problems,
 )
 
@@ -80,35 +81,7 @@ def create_ticket(account: str) -> Response:
         ticket_id = acct.new_id("ticket")
         thread = [new_message(acct, ticket_id, m, _agent()) for m in messages]
         first = messages[0]
-        ticket = {
-            "id": ticket_id,
-            "uri": f"/api/tickets/{ticket_id}/",
-            "external_id": body.get("external_id"),
-            "language": body.get("language"),
-            "status": body.get("status", "open"),
-            "priority": body.get("priority", "normal"),
-            "channel": body.get("channel", first["channel"]),
-            "via": body.get("via", first["via"]),
-            "from_agent": first["from_agent"],
-            "customer": _customer_ref(body, first),
-            "assignee_user": None,
-            "assignee_team": None,
-            "subject": body.get("subject") or first.get("subject"),
-            "excerpt": (thread[0]["body_text"] or "")[:80],
-            "tags": [{"name": t.get("name")} for t in body.get("tags", []) if isinstance(t, dict)],
-            "custom_fields": {},
-            "messages_count": len(thread),
-            "meta": body.get("meta") or {},
-            "spam": False,
-            "created_datetime": now,
-            "opened_datetime": now,
-            "updated_datetime": now,
-            "closed_datetime": None,
-            "trashed_datetime": None,
-            "snooze_datetime": None,
-            "last_message_datetime": now,
-            "last_received_message_datetime": None if first["from_agent"] else now,
-        }
+        ticket = new_ticket(ticket_id, body, thread, _customer_ref(body, first), now)
         acct.tickets.append(ticket)
         acct.messages[ticket_id] = thread
         fire(acct, ticket_id, ["ticket-created"])

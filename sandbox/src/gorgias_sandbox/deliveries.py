@@ -142,8 +142,13 @@ class Deliveries:
                 except queue.Full:
                     self._pending -= 1
                     self._cond.notify_all()
-                    self._world.count(job.account, "integration.dropped")
-                    continue
+                    dropped = True
+                else:
+                    dropped = False
+            if dropped:  # counted outside the condition: world.lock is always taken first
+                self._world.count(job.account, "integration.dropped")
+                continue
+            with self._cond:
                 if self._workers < WORKERS:
                     self._workers += 1
                     threading.Thread(

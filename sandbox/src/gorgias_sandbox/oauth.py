@@ -84,10 +84,16 @@ def _authorize_error(error: OAuth2Error) -> Response:
     )
 
 
-def _malformed() -> Response:
-    return _error_page(
-        "Authorization request refused", "invalid_request: malformed client_id or redirect_uri"
-    )
+def _consent_grant(server: SandboxAuthorizationServer, user: dict[str, Any] | None) -> Any:
+    """Authlib's validated grant for this request, or the page/redirect refusing it."""
+    try:
+        return server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _authorize_error(error)
+    except ValueError:  # Authlib cannot even phrase the error (e.g. a "\\" in the URI)
+        return _error_page(
+            "Authorization request refused", "invalid_request: malformed client_id or redirect_uri"
+        )
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
@@ -97,12 +103,9 @@ def authorize(account: str) -> Response:
     if request.method == "GET":
         auto = world.config.auto_approve
         with world.lock:
-            try:
-                grant = server.get_consent_grant(end_user=acct.owner() if auto else None)
-            except OAuth2Error as error:
-                return _authorize_error(error)
-            except ValueError:  # Authlib cannot even phrase the error (e.g. a "\\" in the URI)
-                return _malformed()
+            grant = _consent_grant(server, acct.owner() if auto else None)
+            if isinstance(grant, Response):
+                return grant
             if auto:
                 world.count(acct.domain, "oauth.authorize.auto_approve")
                 return _finish(
@@ -129,12 +132,9 @@ def authorize(account: str) -> Response:
         if user is None:
             return _error_page("Bad form", "user_id must be an agent of this account")
     with world.lock:
-        try:
-            grant = server.get_consent_grant(end_user=user)
-        except OAuth2Error as error:
-            return _authorize_error(error)
-        except ValueError:
-            return _malformed()
+        grant = _consent_grant(server, user)
+        if isinstance(grant, Response):
+            return grant
         world.count(acct.domain, f"oauth.authorize.{decision}")
         return _finish(server.create_authorization_response(grant_user=user, grant=grant))
 

@@ -1,10 +1,11 @@
 """Changes to tickets shared by the REST API and the ticket pages, and the events they cause.
 
-Owns message validation and creation, the fields ``PUT /api/tickets/<id>`` may change
-(``status`` open/closed, ``subject``, ``priority``, ``assignee_user`` ``{"id"}`` or null,
-``snooze_datetime`` ISO 8601 or null; other fields are ignored), and which triggers each change
-fires: every update fires ``ticket-updated``, plus ``ticket-status-updated`` when the status
-changed and ``ticket-assignment-updated`` when the assignee did. Callers hold ``world.lock``.
+Owns message validation and creation, the ticket object ``POST /api/tickets`` creates, the
+fields ``PUT /api/tickets/<id>`` may change (``status`` open/closed, ``subject``, ``priority``,
+``assignee_user`` ``{"id"}`` or null, ``snooze_datetime`` ISO 8601 or null; other fields are
+ignored), and which triggers each change fires: every update fires ``ticket-updated``, plus
+``ticket-status-updated`` when the status changed and ``ticket-assignment-updated`` when the
+assignee did. Callers hold ``world.lock``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,46 @@ def new_message(
         receiver=msg.get("receiver"),
         when=msg.get("sent_datetime") or now_iso(),
     )
+
+
+def new_ticket(
+    ticket_id: int,
+    body: dict[str, Any],
+    thread: list[dict[str, Any]],
+    customer: dict[str, Any] | None,
+    now: str,
+) -> dict[str, Any]:
+    """A ticket object from a valid ``POST /api/tickets`` body and its first messages."""
+    first = thread[0]
+    return {
+        "id": ticket_id,
+        "uri": f"/api/tickets/{ticket_id}/",
+        "external_id": body.get("external_id"),
+        "language": body.get("language"),
+        "status": body.get("status", "open"),
+        "priority": body.get("priority", "normal"),
+        "channel": body.get("channel", first["channel"]),
+        "via": body.get("via", first["via"]),
+        "from_agent": first["from_agent"],
+        "customer": customer,
+        "assignee_user": None,
+        "assignee_team": None,
+        "subject": body.get("subject") or first.get("subject"),
+        "excerpt": (first["body_text"] or "")[:80],
+        "tags": [{"name": t.get("name")} for t in body.get("tags", []) if isinstance(t, dict)],
+        "custom_fields": {},
+        "messages_count": len(thread),
+        "meta": body.get("meta") or {},
+        "spam": False,
+        "created_datetime": now,
+        "opened_datetime": now,
+        "updated_datetime": now,
+        "closed_datetime": None,
+        "trashed_datetime": None,
+        "snooze_datetime": None,
+        "last_message_datetime": now,
+        "last_received_message_datetime": None if first["from_agent"] else now,
+    }
 
 
 def append_message(acct: AccountData, ticket: dict[str, Any], message: dict[str, Any]) -> None:
