@@ -1,18 +1,31 @@
-"""Fixtures for the sandbox suite: an in-process app (httpx WSGITransport) and a live server."""
+"""Fixtures for the sandbox suite: an in-process app (httpx WSGITransport), a live server, and
+a stub app (a tiny local JSON server) for HTTP integrations to call."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from gorgias_sandbox import SandboxConfig, SandboxServer, World, create_sandbox, world_of
+from gorgias_sandbox import (
+    SandboxConfig,
+    SandboxControl,
+    SandboxServer,
+    World,
+    create_sandbox,
+    world_of,
+)
 
 CLIENT_ID = "sandbox-client-id"
 CLIENT_SECRET = "sandbox-client-secret"
@@ -169,3 +182,103 @@ def live_flow(live: SandboxServer) -> Iterator[Flow]:
     """OAuth/API helper over real HTTP to the live server."""
     with httpx.Client(base_url=live.url, timeout=5.0) as client:
         yield Flow(client, live.world)
+
+
+@pytest.fixture
+def control(http: httpx.Client) -> SandboxControl:
+    """A SandboxControl on the in-process app."""
+    return SandboxControl("http://sandbox.test", http=http)
+
+
+@dataclass
+class Seen:
+    """One request the stub app received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class StubApp:
+    """A tiny JSON server standing in for the app an HTTP integration calls.
+
+    Paths: ``/ok...`` answers ``answer`` (default: an echo of the request) as JSON; ``/slow``
+    sleeps ``delay`` seconds first, ``/slow-once`` only on its first call; ``/fail`` answers
+    500; ``/text`` answers 200 text/plain. Every request is recorded in ``seen``.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.answer: Any = None
+        self.delay = 0.6
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        serve = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        serve.start()
+
+    def requests_to(self, prefix: str) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.seen if s.path.startswith(prefix)]
+
+    def _record(self, handler: BaseHTTPRequestHandler) -> Seen:
+        length = int(handler.headers.get("Content-Length") or 0)
+        seen = Seen(
+            handler.command,
+            handler.path,
+            dict(handler.headers.items()),
+            handler.rfile.read(length),
+            time.monotonic(),
+        )
+        with self._lock:
+            self.seen.append(seen)
+            seen_before = sum(1 for s in self.seen if s.path == seen.path)
+        once = handler.path.startswith("/slow-once")
+        if handler.path.startswith("/slow") and (not once or seen_before == 1):
+            time.sleep(self.delay)
+        return seen
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self) -> None:
+                seen = stub._record(self)
+                status, kind, body = 200, "application/json", b""
+                if self.path.startswith("/fail"):
+                    status, body = 500, b'{"error": "boom"}'
+                elif self.path.startswith("/text"):
+                    kind, body = "text/plain", b"hello"
+                else:
+                    echo = {"method": seen.method, "path": seen.path, "body": seen.body.decode()}
+                    body = json.dumps(stub.answer if stub.answer is not None else echo).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the sandbox gave up (timeout)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub_app() -> Iterator[StubApp]:
+    """A running stub app on a free loopback port."""
+    stub = StubApp()
+    yield stub
+    stub.close()

@@ -67,7 +67,8 @@ def test_unknown_client_gets_an_html_error_not_a_redirect(flow: Any) -> None:
 
 
 def test_unregistered_redirect_uri_is_never_redirected_to(flow: Any) -> None:
-    """A redirect_uri not registered exactly is refused with an HTML page."""
+    """With redirect_uri_match=exact a URI not registered exactly is refused with an HTML page."""
+    flow.configure(redirect_uri_match="exact")
     for uri in (
         "https://evil.example/cb",
         flow.REDIRECT_URI + "/x",

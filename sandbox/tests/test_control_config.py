@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from gorgias_sandbox import SandboxConfig, SandboxControl, SandboxControlError
-
-
-@pytest.fixture
-def control(http: httpx.Client) -> SandboxControl:
-    """A SandboxControl on the in-process app."""
-    return SandboxControl("http://sandbox.test", http=http)
 
 
 def test_stats_and_count(flow: Any, control: SandboxControl) -> None:

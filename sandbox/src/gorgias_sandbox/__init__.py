@@ -3,7 +3,9 @@
 It lets the kit run and be tested with no Gorgias account. It imports nothing from
 ``gorgias_appkit`` outside this package, so it cannot silently agree with a client bug.
 Every account lives under a path prefix (``{root}/{account}/oauth/...``,
-``{root}/{account}/api/...``); the control API is ``{root}/_sandbox/...``.
+``{root}/{account}/api/...``, ticket pages at ``{root}/{account}/tickets``); the control API is
+``{root}/_sandbox/...``. Ticket events fire the account's HTTP integrations; the command line
+is ``gorgias_sandbox.cli`` (``command`` can be mounted in another click group).
 
 Public names: :func:`create_sandbox`, :class:`SandboxConfig`, :class:`World`,
 :func:`serve_sandbox`, :class:`SandboxServer`, :class:`SandboxControl`, :func:`world_of`.

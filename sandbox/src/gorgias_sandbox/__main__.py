@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from .config import SandboxConfig
-from .server import serve_sandbox
-
-
-def main() -> None:
-    """Serve the sandbox on 127.0.0.1:8800, configured by ``SANDBOX_*`` variables."""
-    serve_sandbox(SandboxConfig.from_env(os.environ))
-
+from .cli import main
 
 if __name__ == "__main__":
     main()

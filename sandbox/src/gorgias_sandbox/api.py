@@ -1,6 +1,8 @@
 """The REST API of every account (``/{account}/api/...``), with Gorgias-shaped JSON.
 
-Account, tickets (+ messages), customers, users (agents), HTTP integrations and widgets.
+Account, tickets (+ messages; ``PUT`` changes status, subject, priority, assignee, snooze),
+customers, users (agents), HTTP integrations and widgets. Ticket changes fire the account's
+HTTP integrations (``events.py``) once the answer has been sent.
 Lists use cursor pagination (``pagination.py``); the guard (``apiguard.py``) handles rate
 limits, auth and scopes before any view here runs.
 """
@@ -14,7 +16,16 @@ from flask import Blueprint, Response, g, jsonify, request
 from . import api_objects
 from .apiguard import add_headers, api_error, created, guard, json_body, list_response, not_found
 from .context import current_account, current_world
-from .seed import message_object, now_iso, person
+from .events import fire
+from .seed import now_iso, person
+from .ticket_ops import (
+    append_message,
+    apply_update,
+    message_problems,
+    new_message,
+    new_ticket,
+    update_problems,
+)
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/<account>/api")
 bp.before_request(guard)
@@ -47,39 +58,10 @@ def get_ticket(account: str, ticket_id: int) -> Response:
         return jsonify(dict(ticket, messages=list(acct.messages.get(ticket_id, []))))
 
 
-def _message_problems(msg: Any, where: str) -> list[str]:
-    if not isinstance(msg, dict):
-        return [f"{where}: must be an object."]
-    problems = [
-        f"{where}.{f}: Missing data for required field."
-        for f in ("channel", "via")
-        if not isinstance(msg.get(f), str) or not msg[f]
-    ]
-    if not isinstance(msg.get("from_agent"), bool):
-        problems.append(f"{where}.from_agent: Missing data for required field.")
-    if not (msg.get("body_text") or msg.get("body_html")):
-        problems.append(f"{where}: body_text or body_html is required.")
-    return problems
-
-
-def _new_message(ticket_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+def _agent() -> dict[str, Any]:
+    """The user the access token belongs to (who sends from_agent messages)."""
     acct = current_account()
-    sender = msg.get("sender") if isinstance(msg.get("sender"), dict) else None
-    if sender is None and msg["from_agent"]:
-        sender = person(acct.user(int(g.sandbox_claims["sub"])) or acct.owner())
-    return message_object(
-        ticket_id,
-        acct.new_id("message"),
-        channel=msg["channel"],
-        via=msg["via"],
-        from_agent=msg["from_agent"],
-        sender=sender,
-        body_text=msg.get("body_text"),
-        body_html=msg.get("body_html"),
-        subject=msg.get("subject"),
-        receiver=msg.get("receiver"),
-        when=msg.get("sent_datetime") or now_iso(),
-    )
+    return acct.user(int(g.sandbox_claims["sub"])) or acct.owner()
 
 
 @bp.post("/tickets", strict_slashes=False)
@@ -90,46 +72,19 @@ def create_ticket(account: str) -> Response:
         return api_error(
             400, "Failed to create ticket", {"messages": ["Missing data for required field."]}
         )
-    problems = [p for i, m in enumerate(messages) for p in _message_problems(m, f"messages[{i}]")]
+    problems = [p for i, m in enumerate(messages) for p in message_problems(m, f"messages[{i}]")]
     if problems:
         return api_error(400, "Failed to create ticket", {"messages": problems})
     assert body is not None  # noqa: S101 - narrowed above
     acct, now = current_account(), now_iso()
     with current_world().lock:
         ticket_id = acct.new_id("ticket")
-        thread = [_new_message(ticket_id, m) for m in messages]
+        thread = [new_message(acct, ticket_id, m, _agent()) for m in messages]
         first = messages[0]
-        ticket = {
-            "id": ticket_id,
-            "uri": f"/api/tickets/{ticket_id}/",
-            "external_id": body.get("external_id"),
-            "language": body.get("language"),
-            "status": body.get("status", "open"),
-            "priority": body.get("priority", "normal"),
-            "channel": body.get("channel", first["channel"]),
-            "via": body.get("via", first["via"]),
-            "from_agent": first["from_agent"],
-            "customer": _customer_ref(body, first),
-            "assignee_user": None,
-            "assignee_team": None,
-            "subject": body.get("subject") or first.get("subject"),
-            "excerpt": (thread[0]["body_text"] or "")[:80],
-            "tags": [{"name": t.get("name")} for t in body.get("tags", []) if isinstance(t, dict)],
-            "custom_fields": {},
-            "messages_count": len(thread),
-            "meta": body.get("meta") or {},
-            "spam": False,
-            "created_datetime": now,
-            "opened_datetime": now,
-            "updated_datetime": now,
-            "closed_datetime": None,
-            "trashed_datetime": None,
-            "snooze_datetime": None,
-            "last_message_datetime": now,
-            "last_received_message_datetime": None if first["from_agent"] else now,
-        }
+        ticket = new_ticket(ticket_id, body, thread, _customer_ref(body, first), now)
         acct.tickets.append(ticket)
         acct.messages[ticket_id] = thread
+        fire(acct, ticket_id, ["ticket-created"])
         return created(dict(ticket, messages=thread))
 
 
@@ -167,6 +122,22 @@ def _customer_ref(body: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]
     return person(customer)
 
 
+@bp.put("/tickets/<int:ticket_id>", strict_slashes=False)
+def update_ticket(account: str, ticket_id: int) -> Response:
+    acct, body = current_account(), json_body()
+    with current_world().lock:
+        ticket = acct.ticket(ticket_id)
+        if ticket is None:
+            return not_found()
+        if body is None:
+            return api_error(400, "Failed to update ticket", {"body": ["Must be a JSON object."]})
+        problems = update_problems(acct, body)
+        if problems:
+            return api_error(400, "Failed to update ticket", problems)
+        fire(acct, ticket_id, apply_update(acct, ticket, body))
+        return jsonify(dict(ticket, messages=list(acct.messages.get(ticket_id, []))))
+
+
 @bp.get("/tickets/<int:ticket_id>/messages", strict_slashes=False)
 def list_messages(account: str, ticket_id: int) -> Response:
     acct = current_account()
@@ -186,16 +157,12 @@ def create_message(account: str, ticket_id: int) -> Response:
         ticket = acct.ticket(ticket_id)
         if ticket is None:
             return not_found()
-        problems = _message_problems(body, "message")
+        problems = message_problems(body, "message")
         if problems or body is None:
             return api_error(400, "Failed to create message", {"message": problems})
-        message = _new_message(ticket_id, body)
-        acct.messages.setdefault(ticket_id, []).append(message)
-        ticket.update(
-            messages_count=ticket["messages_count"] + 1,
-            updated_datetime=message["created_datetime"],
-            last_message_datetime=message["created_datetime"],
-        )
+        message = new_message(acct, ticket_id, body, _agent())
+        append_message(acct, ticket, message)
+        fire(acct, ticket_id, ["ticket-message-created"])
         return created(message)
 
 

@@ -1,13 +1,18 @@
 """The Flask app factory and the per-request pipeline every ``/{account}/...`` request goes through.
 
 Pipeline (before the view): find the account named in the path (404 if unknown), count the
-request under its endpoint name, then apply the first matching fault rule. Counter names, per
-account: ``oauth.authorize`` (+ ``oauth.authorize.approve|deny|auto_approve``), ``oauth.token``
+request under its endpoint name, then apply the first matching fault rule (``status`` and
+``redirect`` answer here, ``delay`` sleeps here, the others are marked for
+:class:`~gorgias_sandbox.faultwsgi.FaultMiddleware`). Counter names, per account:
+``oauth.authorize`` (+ ``oauth.authorize.approve|deny|auto_approve``), ``oauth.token``
 (+ ``oauth.token.authorization_code|refresh_token|unsupported``), ``oauth.revoke``,
 ``oauth.discovery``, ``oauth.jwks``, ``api.<METHOD> <route>`` (e.g. ``api.GET /api/tickets``,
-``api.GET /api/tickets/<id>``), ``api.429``, ``oauth.code_replay``,
-``oauth.refresh.reuse_detected``, ``oauth.refresh.unknown_token`` and ``fault.<mode>``.
-``/_sandbox/*`` is not counted.
+``api.PUT /api/tickets/<id>``), ``api.429``, ``oauth.code_replay``,
+``oauth.refresh.reuse_detected``, ``oauth.refresh.unknown_token`` and ``fault.<mode>``; from
+HTTP-integration deliveries (``deliveries.py``): ``integration.delivery``,
+``integration.delivery.ok|timeout|connect|error``, ``integration.deactivated`` and
+``integration.dropped``. ``/_sandbox/*`` and the ticket pages (``/{account}/tickets``) are not
+counted and never faulted.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, oauth
+from . import api, control, control_integrations, oauth, ticket_pages
 from .authserver import create_authorization_server
 from .config import SandboxConfig
 from .context import EXTENSION_KEY, current_world
-from .faults import DropMiddleware, FaultRule, default_body, mark_drop
+from .faults import FaultRule, default_body
+from .faultwsgi import FaultMiddleware, mark_fault
 from .world import World
 
 SERVER_KEY = "gorgias_sandbox.authserver"
@@ -45,9 +51,11 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(control_integrations.bp)
+    app.register_blueprint(ticket_pages.bp)
     app.before_request(_pipeline)
     app.register_error_handler(HTTPException, _http_error)
-    app.wsgi_app = DropMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = FaultMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -76,12 +84,7 @@ def _pipeline() -> Response | None:
     account = world.account(domain)
     if account is None:
         if request.endpoint == "sandbox_oauth.authorize":
-            body = render_template(
-                "error.html",
-                title="Account not found",
-                message=f"There is no Gorgias account called {domain!r}.",
-            )
-            return Response(body, status=404, mimetype="text/html")
+            return oauth.account_not_found_page(domain)
         response = jsonify(error="account not found")
         response.status_code = 404
         return response
@@ -104,11 +107,11 @@ def _apply_fault(world: World, domain: str, rule: FaultRule) -> Response | None:
     if rule.mode == "delay":
         time.sleep(rule.delay_ms / 1000)
         return None
-    if rule.mode == "drop_after":
-        mark_drop(request.environ)
+    if rule.mode in ("delay_after", "trickle", "drop_after"):
+        mark_fault(request.environ, rule)  # act now; FaultMiddleware handles the answer
         return None
     if rule.mode == "drop_before":
-        mark_drop(request.environ)
+        mark_fault(request.environ, rule)
         return Response(status=204)
     if rule.mode == "redirect":
         return Response(status=rule.status or 307, headers={"Location": rule.location or "/"})

@@ -1,9 +1,9 @@
 """Sandbox settings: the frozen :class:`SandboxConfig`, its validation and its parsing.
 
-Owns every switch the sandbox has (Gorgias quirks are the defaults), the check that rejects bad
-values with one ``ValueError`` listing every problem, parsing from ``SANDBOX_*`` environment
-variables (:meth:`SandboxConfig.from_env`) and from JSON patches sent to ``/_sandbox/config``
-(:meth:`SandboxConfig.with_changes`).
+Owns every switch the sandbox has (Gorgias quirks are the defaults; ``config_help.FIELD_HELP``
+describes each one), the check that rejects bad values with one ``ValueError`` listing every
+problem, parsing from ``SANDBOX_*`` environment variables (:meth:`SandboxConfig.from_env`) and
+from JSON patches sent to ``/_sandbox/config`` (:meth:`SandboxConfig.with_changes`).
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ TAMPER_MODES = (
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "redirect_uri_match": ("exact", "prefix"),
+    "redirect_uri_match": ("loopback", "exact", "prefix"),
     "expires_in_mode": ("zero", "positive", "absent"),
     "access_token_format": ("jwt", "opaque"),
     "id_token_tamper": TAMPER_MODES,
     "error_body_shape": ("object", "string"),
+    "integration_trigger_spelling": ("hyphen", "underscore", "both"),
 }
 
 _POSITIVE = (
@@ -52,6 +53,8 @@ _POSITIVE = (
     "rate_limit",
     "rate_window",
     "cursor_ttl",
+    "integration_timeout",
+    "integration_failure_limit",
 )
 _NON_NEGATIVE = ("reuse_grace_seconds", "token_leeway", "signing_key_generation")
 _TRUE = {"1", "true", "yes", "on"}
@@ -66,7 +69,7 @@ class SandboxConfig:
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - a well-known fake
     redirect_uris: tuple[str, ...] = ("http://127.0.0.1:8000/oauth/callback",)
-    redirect_uri_match: str = "exact"
+    redirect_uri_match: str = "loopback"
     app_name: str = "Sandbox App"
     accounts: tuple[str, ...] = ("acme", "globex", "initech")
     # Authorization endpoint.
@@ -98,6 +101,11 @@ class SandboxConfig:
     always_send_retry_after: bool = False
     error_body_shape: str = "object"
     cursor_ttl: int = 3600
+    # HTTP integrations (Gorgias calling the app) and widgets.
+    integration_timeout: float = 10.0
+    integration_failure_limit: int = 100
+    integration_trigger_spelling: str = "hyphen"
+    integration_delete_with_widgets: bool = False
 
     def __post_init__(self) -> None:
         problems = self.problems()

@@ -3,7 +3,9 @@
 Routes: ``GET health``, ``GET stats``, ``POST reset``, ``GET|PATCH config``,
 ``GET|POST|DELETE faults``, ``GET grants[?account=]``, ``GET|POST accounts``,
 ``POST accounts/<account>/revoke``, ``POST accounts/<account>/drain`` ``{"requests": N}``,
-``GET accounts/<account>/objects``, ``GET|POST clients``.
+``GET accounts/<account>/objects``, ``GET|POST clients``. The HTTP-integration routes
+(``deliveries``, ``integrations``, ``answers``, ``deliveries/wait``, ticket ``events``) live in
+``control_integrations.py``.
 """
 
 from __future__ import annotations

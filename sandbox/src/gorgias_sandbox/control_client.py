@@ -20,7 +20,7 @@ class SandboxControlError(RuntimeError):
 
 
 class SandboxControl:
-    """Drive a running sandbox: counters, config switches, faults, grants, accounts."""
+    """Drive a running sandbox: counters, config, faults, grants, accounts, integrations."""
 
     def __init__(self, base_url: str, http: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -97,6 +97,31 @@ class SandboxControl:
     def objects(self, account: str) -> dict[str, Any]:
         """``{"integrations": [...], "widgets": [...]}`` existing in ``account`` now."""
         result: dict[str, Any] = self._call("GET", f"/accounts/{account}/objects")
+        return result
+
+    # -- HTTP integrations (Gorgias calling the app) ------------------------------------
+    def deliveries(self, account: str) -> list[dict[str, Any]]:
+        """Every integration call attempt in ``account``, oldest first (header values masked)."""
+        return list(self._call("GET", f"/accounts/{account}/deliveries")["deliveries"])
+
+    def integration_states(self, account: str) -> list[dict[str, Any]]:
+        """Per integration: ``consecutive_failures``, ``active``, ``deactivated_datetime``."""
+        return list(self._call("GET", f"/accounts/{account}/integrations")["integrations"])
+
+    def answers(self, account: str, ticket_id: int | None = None) -> list[dict[str, Any]]:
+        """The last JSON answer per (ticket, integration), optionally for one ticket."""
+        params = {"ticket_id": ticket_id} if ticket_id is not None else None
+        return list(self._call("GET", f"/accounts/{account}/answers", params=params)["answers"])
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> None:
+        """Return once no integration call is queued or running; raise if ``timeout`` passes."""
+        self._call("POST", "/deliveries/wait", json={"timeout": timeout}, timeout=timeout + 10)
+
+    def fire_event(self, account: str, ticket_id: int, trigger: str) -> dict[str, Any]:
+        """Fire ``trigger`` on a ticket as Gorgias would; returns the integration ids called."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/accounts/{account}/tickets/{ticket_id}/events", json={"trigger": trigger}
+        )
         return result
 
     def create_account(self, domain: str, name: str | None = None) -> dict[str, Any]:

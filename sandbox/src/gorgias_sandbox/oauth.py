@@ -9,6 +9,7 @@ discovery document and JWKS (served only when config ``publish_jwks`` is on).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from . import tokens
 from .authserver import SandboxAuthorizationServer
 from .context import current_account, current_issuer, current_world
-from .oauth_models import SCOPES
+from .oauth_models import SCOPES, ClientModel
 
 bp = Blueprint("sandbox_oauth", __name__, url_prefix="/<account>")
 
@@ -30,6 +31,41 @@ def _server() -> SandboxAuthorizationServer:
 def _error_page(title: str, message: str, status: int = 400) -> Response:
     body = render_template("error.html", title=title, message=message)
     return Response(body, status=status, mimetype="text/html")
+
+
+def account_not_found_page(domain: str) -> Response:
+    """The authorize endpoint's HTML 404 for an unknown account, with a way back.
+
+    "Back to <app>" links to the origin of the ``redirect_uri`` only when that URI is one the
+    ``client_id`` may use (the same check as a real authorization), so the page never turns
+    unvalidated input into a link; "Go back" is the browser's history.
+    """
+    world = current_world()
+    back_url = _validated_origin(request.args.get("client_id"), request.args.get("redirect_uri"))
+    with world.lock:
+        known = ", ".join(world.accounts)
+    body = render_template(
+        "error.html",
+        title="Account not found",
+        message=f"There is no Gorgias account called {domain!r}.",
+        hint=f"Accounts in this sandbox: {known}.",
+        way_back=True,
+        back_url=back_url,
+        back_label=urlsplit(back_url).netloc if back_url else None,
+    )
+    return Response(body, status=404, mimetype="text/html")
+
+
+def _validated_origin(client_id: str | None, redirect_uri: str | None) -> str | None:
+    if not client_id or not redirect_uri:
+        return None
+    client = current_world().client(client_id)
+    if client is None or not ClientModel(client).check_redirect_uri(redirect_uri):
+        return None
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def _finish(response: Response) -> Response:
@@ -48,6 +84,18 @@ def _authorize_error(error: OAuth2Error) -> Response:
     )
 
 
+def _consent_grant(server: SandboxAuthorizationServer, user: dict[str, Any] | None) -> Any:
+    """Authlib's validated grant for this request, or the page/redirect refusing it."""
+    try:
+        return server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _authorize_error(error)
+    except ValueError:  # Authlib cannot even phrase the error (e.g. a "\\" in the URI)
+        return _error_page(
+            "Authorization request refused", "invalid_request: malformed client_id or redirect_uri"
+        )
+
+
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize(account: str) -> Response:
     """Show the login + consent page (GET) or act on the merchant's decision (POST)."""
@@ -55,10 +103,9 @@ def authorize(account: str) -> Response:
     if request.method == "GET":
         auto = world.config.auto_approve
         with world.lock:
-            try:
-                grant = server.get_consent_grant(end_user=acct.owner() if auto else None)
-            except OAuth2Error as error:
-                return _authorize_error(error)
+            grant = _consent_grant(server, acct.owner() if auto else None)
+            if isinstance(grant, Response):
+                return grant
             if auto:
                 world.count(acct.domain, "oauth.authorize.auto_approve")
                 return _finish(
@@ -85,10 +132,9 @@ def authorize(account: str) -> Response:
         if user is None:
             return _error_page("Bad form", "user_id must be an agent of this account")
     with world.lock:
-        try:
-            grant = server.get_consent_grant(end_user=user)
-        except OAuth2Error as error:
-            return _authorize_error(error)
+        grant = _consent_grant(server, user)
+        if isinstance(grant, Response):
+            return grant
         world.count(acct.domain, f"oauth.authorize.{decision}")
         return _finish(server.create_authorization_response(grant_user=user, grant=grant))
 

@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 
 from .context import current_world
 from .grants import AccessTokenRecord, AuthCode, Grant, RefreshTokenRecord
+from .redirects import redirect_uri_allowed
 from .world import Client
 
 SCOPES: dict[str, str] = {
@@ -77,9 +78,8 @@ class ClientModel:
         return " ".join(dict.fromkeys(scope.split())) if scope and scope.strip() else None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if current_world().config.redirect_uri_match == "prefix":
-            return any(redirect_uri.startswith(uri) for uri in self.client.redirect_uris)
-        return redirect_uri in self.client.redirect_uris
+        mode = current_world().config.redirect_uri_match
+        return redirect_uri_allowed(redirect_uri, self.client.redirect_uris, mode)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return hmac.compare_digest(client_secret.encode(), self.client.client_secret.encode())

@@ -1,8 +1,9 @@
 """Running the sandbox on werkzeug's threaded server: blocking, or in a background thread.
 
-:func:`serve_sandbox` blocks (for the CLI). :class:`SandboxServer` is a context manager for
-tests: it starts the server on a given or ephemeral port (0) in a daemon thread and exposes
-``.url``, ``.world``, ``.app`` and ``.control`` (a :class:`SandboxControl`).
+:func:`serve_sandbox` blocks (for the CLI) and prints the banner (``banner.py``).
+:class:`SandboxServer` is a context manager for tests: it starts the server on a given or
+ephemeral port (0) in a daemon thread and exposes ``.url``, ``.world``, ``.app`` and
+``.control`` (a :class:`SandboxControl`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_sandbox, world_of
+from .banner import banner, display_url
 from .config import SandboxConfig
 from .control_client import SandboxControl
 from .world import World
@@ -116,17 +118,19 @@ class SandboxServer:
 
 
 def serve_sandbox(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 8800
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8800,
+    quiet: bool = False,
 ) -> None:
-    """Serve the sandbox until interrupted (werkzeug threaded server, request logging on)."""
-    server = make_server(
-        host, port, create_sandbox(config), threaded=True, request_handler=_Handler
-    )
-    print(
-        f"Gorgias sandbox on http://{host}:{server.server_port}/<account>/ "
-        f"(control API: /_sandbox/)",
-        flush=True,
-    )
+    """Serve the sandbox until interrupted, printing the start-up banner first.
+
+    werkzeug's threaded server; every request is logged to stderr unless ``quiet``.
+    """
+    config = config or SandboxConfig()
+    handler = _QuietHandler if quiet else _Handler
+    server = make_server(host, port, create_sandbox(config), threaded=True, request_handler=handler)
+    print(banner(config, display_url(host, server.server_port)), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

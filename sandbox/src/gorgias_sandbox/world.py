@@ -2,12 +2,14 @@
 
 The :class:`World` owns the current config (and the start-up one ``reset`` returns to), the
 accounts and their seeded resources, the registered OAuth clients, the code/grant/token store,
-the request counters, the fault rules and the per-account rate-limit buckets. Request handlers
-take ``world.lock`` around every read-modify-write, so the threaded server stays consistent.
+the request counters, the fault rules, the per-account rate-limit buckets and the HTTP
+integration deliveries (``deliveries.py``, with its worker pool). Request handlers take
+``world.lock`` around every read-modify-write, so the threaded server stays consistent.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import ACCOUNT_RE, SandboxConfig
+from .deliveries import Deliveries
 from .faults import FaultRule
 from .grants import GrantStore
 from .ratelimit import LeakyBucket
@@ -106,10 +109,12 @@ class World:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.lock = threading.RLock()
         self.initial_config = config or SandboxConfig()
+        self.deliveries = Deliveries(self)
+        self.csrf_token = secrets.token_urlsafe(32)  # ticket pages' forms; stable across resets
         self.reset()
 
     def reset(self) -> None:
-        """Return to start-up state: config, accounts (reseeded), clients, grants, etc."""
+        """Return to start-up state: config, accounts (reseeded), clients, grants, deliveries."""
         with self.lock:
             self.config = self.initial_config
             self.accounts = AccountRegistry(self.config.accounts)
@@ -119,6 +124,7 @@ class World:
             self.faults: list[FaultRule] = []
             self._fault_seq = 0
             self.buckets: dict[str, LeakyBucket] = {}
+            self.deliveries.reset()
 
     # -- config -------------------------------------------------------------------------
     def configure(self, changes: Mapping[str, Any]) -> SandboxConfig:
