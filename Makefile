@@ -19,11 +19,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's rule set (pyproject.toml) includes S, the bandit security rules: every ignore there or
-# in a noqa comment says why. mypy is strict on src/.
+# in a noqa comment says why. mypy is strict on src/. import-linter checks the layers and fences
+# drawn in docs/architecture.md (contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench sandbox
 	$(BIN)/ruff format --check src tests bench sandbox
 	$(BIN)/mypy src/gorgias_appkit sandbox/src/gorgias_sandbox
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

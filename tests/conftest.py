@@ -82,6 +82,7 @@ def gorgias_sandbox_config() -> SandboxConfig:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uris=(f"{APP_URL}/oauth/callback",),
+        redirect_uri_match="exact",  # the suite checks that unregistered callbacks are refused
     )
 
 

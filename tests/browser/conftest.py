@@ -101,7 +101,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         deferred.app.extensions["gorgias_appkit"].close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one sync Playwright at a time: the sandbox's suite has its own
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         tier_unavailable("browser", f"{CHROMIUM} is not installed (apt-get install chromium)")

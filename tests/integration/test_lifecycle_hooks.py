@@ -104,8 +104,8 @@ def test_disconnect_counts_a_404_as_removed(
     """An object the merchant already deleted does not stop the clean-up."""
     installer.install("acme")
     kit = kit_of(app)
-    (integration,) = sandbox.objects("acme")["integrations"]
-    kit.client_for("acme").delete(f"/integrations/{integration['id']}")
+    (widget,) = sandbox.objects("acme")["widgets"]
+    kit.client_for("acme").delete(f"/widgets/{widget['id']}")  # the merchant removed the card
     report = kit.objects.remove_all("acme")
     assert (report.removed, report.already_gone) == (1, 1)
     assert counts(sandbox) == (0, 0)

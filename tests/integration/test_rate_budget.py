@@ -100,8 +100,10 @@ def share_one_budget(
     total = PROCESSES * CALLS_EACH
     assert sandbox.count("acme", "api.GET /api/tickets") == total
     assert sandbox.count("acme", "api.429") == 0
-    fastest = (total - LIMIT) / (LIMIT / WINDOW)  # a full first burst, then the leak rate
-    assert fastest - 0.5 < elapsed < fastest + 2.5, elapsed
+    # Not faster than Gorgias allows (a full first burst, then the leak rate): the processes
+    # paced themselves. How close to that rate they get is a figure for `make bench`.
+    fastest = (total - LIMIT) / (LIMIT / WINDOW)
+    assert elapsed > fastest - 0.5, elapsed
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from gorgias_appkit.core.retry import RetryPolicy
 from gorgias_appkit.errors import TokenEndpointError
 from gorgias_appkit.errors import Unauthorized
 from gorgias_appkit.metrics import METRICS
+from gorgias_appkit.testing import FakeClock
 from gorgias_appkit.testing import OffsetClock
 from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
@@ -166,13 +167,13 @@ def test_503_twice_then_success_with_the_same_refresh_token(
 
 
 def test_429_retry_after_is_honoured(kits: KitFactory, sandbox: SandboxControl) -> None:
-    """REL-04: after a 429 with Retry-After: 1 the kit waits at least one second."""
-    kit = kits()
+    """REL-04: after a 429 with Retry-After: 3 the kit waits at least three seconds (fake ones)."""
+    clock = FakeClock()
+    kit = kits(clock=clock)
     install_expiring(kit, sandbox)
-    sandbox.add_fault(**REFRESH, mode="status", status=429, retry_after=1)
-    started = time.monotonic()
+    sandbox.add_fault(**REFRESH, mode="status", status=429, retry_after=3)
     kit.access_token_for("acme")
-    assert time.monotonic() - started >= 1.0
+    assert len(clock.slept) == 1 and clock.slept[0] >= 3
     assert refresh_calls(sandbox) == 2
 
 

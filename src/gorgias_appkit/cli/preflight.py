@@ -22,6 +22,7 @@ from ..core.account import is_loopback_host
 from ..core.clock import Clock
 from ..core.clock import system_clock
 from ..core.settings import KitSettings
+from ..core.settings import looks_like_password_hash
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
 from ..kit import Kit
@@ -51,13 +52,6 @@ NETWORK_FILESYSTEMS = frozenset(
         "lustre",
     }
 )
-_HASH_METHODS = ("scrypt", "pbkdf2")
-
-
-def looks_like_password_hash(value: str) -> bool:
-    """Tell whether ``value`` has the shape of a ``werkzeug.security`` password hash."""
-    method, _, rest = value.partition("$")
-    return method.split(":")[0] in _HASH_METHODS and rest.count("$") == 1
 
 
 class Preflight:

@@ -46,6 +46,15 @@ ID_TOKEN_JWKS_MODES = ("discover", "off")
 MAX_TOKEN_WAIT = 25.0
 
 
+_HASH_METHODS = ("scrypt", "pbkdf2")
+
+
+def looks_like_password_hash(value: str) -> bool:
+    """Tell whether ``value`` has the shape of a ``werkzeug.security`` password hash."""
+    method, _, rest = value.partition("$")
+    return method.split(":")[0] in _HASH_METHODS and rest.count("$") == 1
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KitSettings:
     """Everything the kit needs to run; defaults are the documented defaults."""

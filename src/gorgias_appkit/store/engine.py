@@ -91,7 +91,7 @@ def upgrade(engine: Engine) -> None:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")  # every branch of the migration tree
     except SQLAlchemyError as exc:
         raise unreachable(engine, exc) from exc
 
@@ -105,21 +105,26 @@ def ping(engine: Engine) -> None:
         raise unreachable(engine, exc) from exc
 
 
-def head_revision() -> str | None:
-    """The newest migration this version of the kit knows."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """The newest migrations this version of the kit knows (one per branch of the tree)."""
+    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
-    """Return the schema's migration revision, or ``None`` before the first upgrade."""
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The migrations the database is at (empty before the first upgrade)."""
     from alembic.runtime.migration import MigrationContext
 
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            return context.get_current_revision()
+            return frozenset(context.get_current_heads())
     except SQLAlchemyError as exc:
         raise unreachable(engine, exc) from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision(s) as one string (``None`` before the first upgrade)."""
+    return ", ".join(sorted(current_revisions(engine))) or None
 
 
 def require_schema(engine: Engine) -> None:
@@ -134,11 +139,11 @@ def require_schema(engine: Engine) -> None:
             f"there is no database at {database}: check GORGIAS_DATABASE_URL "
             "(or create it with `gorgias-appkit db upgrade`)"
         )
-    have, want = current_revision(engine), head_revision()
+    have, want = current_revisions(engine), head_revisions()
     if have != want:
         raise StoreError(
-            f"the database schema is at {have or 'nothing'}, this version needs {want}: "
-            "run `gorgias-appkit db upgrade`"
+            f"the database schema is at {', '.join(sorted(have)) or 'nothing'}, this version "
+            f"needs {', '.join(sorted(want))}: run `gorgias-appkit db upgrade`"
         )
 
 

@@ -36,7 +36,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from ..cli.preflight import looks_like_password_hash
+from ..core.settings import looks_like_password_hash
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
 from .extension import get_kit
