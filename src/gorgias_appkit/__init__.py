@@ -17,6 +17,7 @@ from .errors import CleanupIncomplete
 from .errors import ConfigError
 from .errors import ExchangeOutcomeUnknown
 from .errors import GorgiasAppError
+from .errors import GorgiasBusy
 from .errors import InstallationNotFound
 from .errors import InstallationUnavailable
 from .errors import InvalidAccount
@@ -71,6 +72,7 @@ __all__ = [
     "ConfigError",
     "ExchangeOutcomeUnknown",
     "GorgiasAppError",
+    "GorgiasBusy",
     "GorgiasClient",
     "HookEvent",
     "InstallStatus",

@@ -22,6 +22,7 @@ account names, RFC error codes and short descriptions only.
     │   ├── DecryptionError         ciphertext does not open with any key (or was moved)
     │   └── TokensUnreadable        an installation's tokens do not open: a configuration problem
     ├── InstallationUnavailable     .status: needs_reauth / uninstalled; no call is made
+    ├── GorgiasBusy                 the browser request's deadline passed; .retry_after
     └── ApiError                    .status_code, .account
         ├── BadRequest · Unauthorized · Forbidden · NotFound · Conflict · PayloadTooLarge
         ├── RateLimited             .retry_after
@@ -173,6 +174,18 @@ class InstallationUnavailable(GorgiasAppError):
         self.account = account
         self.status = status
         super().__init__(f"installation {account!r} is {status}; the merchant must reconnect")
+
+
+class GorgiasBusy(GorgiasAppError):
+    """The browser request's deadline passed before the work it waited on finished.
+
+    Raised while answering a request only (``GORGIAS_REQUEST_DEADLINE``): a token refresh it
+    started goes on in the background and is stored; the page asks to try again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class ApiError(GorgiasAppError):

@@ -7,7 +7,9 @@
 - Retries follow :mod:`core.retry`: GET/PUT/DELETE on 429 (honouring ``Retry-after``), 5xx and
   transport errors; a POST only when Gorgias cannot have acted on it (connect failure, 429,
   503). A POST that may have reached Gorgias raises :class:`OutcomeUnknown` (REL-11). Every call
-  has a deadline, waiting for budget included; a ``Retry-After`` past it ends the call.
+  has a deadline, waiting for budget included; a ``Retry-After`` past it ends the call. Inside a
+  browser request it is never later than the request's deadline (``core/deadline.py``); a call
+  with none of it left is not sent (:class:`RateLimited`, like a budget that ran out).
 - Paging: :meth:`paginate` follows ``meta.next_cursor`` one page at a time (``pagination.py``);
   resource collections (``client.tickets`` …) are in ``resources.py``.
 """
@@ -142,6 +144,11 @@ class GorgiasClient:
         attempts = self.policy.start(self.clock, deadline=deadline or self.deadline)
         auth = self._metered(attempts.deadline_at)
         while True:
+            if attempts.spent():  # the browser request's deadline passed: send nothing more
+                raise RateLimited(
+                    f"{method} {path} not sent: the request's deadline has passed",
+                    account=self.account,
+                )
             attempts.begin()
             request = self.http.build_request(
                 method,

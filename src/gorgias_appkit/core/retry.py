@@ -15,7 +15,9 @@ whether and when to try again:
 
 Waits are capped exponential backoff with full jitter; a server's ``Retry-After`` is a floor.
 Nothing is resent past the call's deadline: a ``Retry-After`` longer than what is left ends the
-call at once rather than sleeping past it. Stdlib only.
+call at once rather than sleeping past it. Inside a browser request the call's deadline is also
+never later than the request's (:mod:`.deadline`), and a call that starts with none of it left
+sends nothing (:meth:`Attempts.spent`). Stdlib only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from .clock import Clock
+from .deadline import RequestDeadline
+from .deadline import current_deadline
 
 _rng = random.SystemRandom()
 
@@ -77,18 +81,37 @@ class RetryPolicy:
         return jitter
 
     def start(self, clock: Clock, *, deadline: float | None = None) -> Attempts:
-        """Begin one call; ``deadline`` (seconds from now) may only shorten the policy's own."""
+        """Begin one call; ``deadline`` (seconds from now) may only shorten the policy's own.
+
+        Inside a request deadline scope, the call ends no later than the request's deadline.
+        """
         budget = self.deadline if deadline is None else min(deadline, self.deadline)
-        return Attempts(self, clock, clock.now().timestamp() + budget)
+        own = clock.now().timestamp() + budget
+        request = current_deadline()
+        if request is not None and request.at < own:
+            return Attempts(self, clock, request.at, request=request)
+        return Attempts(self, clock, own)
 
 
 class Attempts:
-    """One call's retry budget: attempts made, and the deadline as a POSIX time."""
+    """One call's retry budget: attempts made, and the deadline as a POSIX time.
 
-    def __init__(self, policy: RetryPolicy, clock: Clock, deadline_at: float) -> None:
+    ``request`` is the request deadline when it is what bounds this call: stopping for lack of
+    time then marks it reached (the web layer answers "Gorgias is busy").
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        clock: Clock,
+        deadline_at: float,
+        *,
+        request: RequestDeadline | None = None,
+    ) -> None:
         self.policy = policy
         self.clock = clock
         self.deadline_at = deadline_at
+        self.request = request
         self.count = 0
 
     def begin(self) -> int:
@@ -106,8 +129,20 @@ class Attempts:
             return None
         wait = self.policy.delay(self.count, retry_after=retry_after)
         if wait >= self.remaining():
+            self._stopped_by_deadline()
             return None
         return wait
+
+    def spent(self) -> bool:
+        """Whether no time is left at all: then nothing more may be sent."""
+        if self.remaining() > 0:
+            return False
+        self._stopped_by_deadline()
+        return True
+
+    def _stopped_by_deadline(self) -> None:
+        if self.request is not None:
+            self.request.note_reached()
 
     def wait(self, seconds: float) -> None:
         """Sleep on the injected clock."""

@@ -20,6 +20,7 @@ from .account import DEFAULT_URL_TEMPLATE
 from .account import UrlTemplate
 from .account import is_loopback_host
 from .account import parse_account
+from .deadline import DEFAULT_REQUEST_DEADLINE
 from .secret import Secret
 
 # Granular scopes a typical app needs (gorgias-platform.md §2); `offline` gives a refresh
@@ -78,6 +79,8 @@ class KitSettings:
     # acted on, and a code or a rotating refresh token is never sent twice (REL-06).
     token_connect_timeout: float = 5.0
     token_read_timeout: float = 20.0
+    # Everything a browser request waits on ends by this many seconds (core/deadline.py).
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
     token_auth_method: str = "client_secret_basic"  # noqa: S105 - a method name, not a secret
     id_token_jwks: str = "discover"  # noqa: S105 - a mode name, not a secret
     id_token_leeway: float = 120.0
@@ -195,6 +198,9 @@ class _Parser:
             ),
             token_read_timeout=self.number(
                 "GORGIAS_TOKEN_READ_TIMEOUT", 20.0, minimum=0.1, maximum=MAX_TOKEN_WAIT
+            ),
+            request_deadline=self.number(
+                "GORGIAS_REQUEST_DEADLINE", DEFAULT_REQUEST_DEADLINE, minimum=0.5, maximum=120
             ),
             token_auth_method=self.choice(
                 "GORGIAS_TOKEN_AUTH_METHOD", "client_secret_basic", TOKEN_AUTH_METHODS

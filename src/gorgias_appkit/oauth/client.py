@@ -17,7 +17,9 @@ is safe:
 - ``invalid_grant`` and every other answer are final (REL-05).
 
 The refresh runs under the installation's database lock, so its whole deadline
-(:data:`TOKEN_RETRY`) stays below the time a sibling waits for that lock (store/sql).
+(:data:`TOKEN_RETRY`) stays below the time a sibling waits for that lock (store/sql). Calls made
+while answering a browser request end by the request's deadline (``core/deadline.py``), except a
+refresh: the token manager runs it off the request, to completion.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..api.transport import transport_outcome
 from ..core.account import Account
 from ..core.account import UrlTemplate
 from ..core.clock import Clock
+from ..core.retry import Attempts
 from ..core.retry import Outcome
 from ..core.retry import RetryPolicy
 from ..core.retry import parse_retry_after
@@ -120,6 +123,7 @@ class OAuthClient:
         """
         form = {"token": token.reveal(), **({"token_type_hint": hint} if hint else {})}
         attempts = self.policy.start(self.clock)
+        _check_time_left(attempts)
         request = self._request(account, "/oauth/revoke", form, attempts.remaining())
         try:
             response = exchange(
@@ -137,6 +141,7 @@ class OAuthClient:
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer.reveal()}"
         attempts = self.policy.start(self.clock)
+        _check_time_left(attempts)
         request = self.http.build_request(
             "GET", url, headers=headers, timeout=timeout_within(self.timeout, attempts.remaining())
         )
@@ -160,6 +165,7 @@ class OAuthClient:
         """POST with the retries the policy allows; return the answer and when it was sent."""
         attempts = self.policy.start(self.clock, deadline=deadline)
         while True:
+            _check_time_left(attempts)
             attempts.begin()
             sent_at = self.clock.now()
             request = self._request(account, path, form, attempts.remaining())
@@ -252,3 +258,9 @@ class OAuthClient:
                 f"the {what} answered {status}", status_code=status, transient=False
             )
         return error
+
+
+def _check_time_left(attempts: Attempts) -> None:
+    """Send nothing once the browser request's deadline has passed (a later try may work)."""
+    if attempts.spent():
+        raise TokenEndpointError("not sent: the request's deadline has passed")

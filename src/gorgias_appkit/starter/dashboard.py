@@ -16,6 +16,7 @@ from flask import render_template
 from gorgias_appkit import ApiError
 from gorgias_appkit import InstallationUnavailable
 from gorgias_appkit import InstallStatus
+from gorgias_appkit.web import busy_page
 from gorgias_appkit.web import csrf_token
 from gorgias_appkit.web import get_kit
 from gorgias_appkit.web import viewable_accounts
@@ -89,6 +90,9 @@ def _lost_access(exc: InstallationUnavailable) -> Response:
 
 @bp.errorhandler(ApiError)
 def _api_failed(exc: ApiError) -> Response:
+    busy = busy_page(exc)  # rate limited, or past the request deadline: 503 "try again"
+    if busy is not None:
+        return busy
     if exc.status_code == 401:  # refused even after a refresh: the install is now needs_reauth
         return _reconnect(exc.account)
     page = render_template(

@@ -13,7 +13,9 @@ Two rules keep that honest:
 - hooks run after the lock is released and the change committed (a hook may call the kit).
 
 Both locks are the :class:`~.lock.InstallationLock`, which disconnect (:mod:`.disconnect`)
-takes too, so an in-flight refresh cannot bring tokens back after a disconnect.
+takes too, so an in-flight refresh cannot bring tokens back after a disconnect. While answering
+a browser request, the locked part runs through :func:`~.detached.finish_detached`: it completes
+with its own budget even when the request stops waiting at its deadline.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ..oauth.client import OAuthClient
 from ..oauth.idtoken import IdTokenVerifier
 from ..oauth.protocol import TokenResponse
 from ..store.ports import InstallationStore
+from .detached import finish_detached
 from .lock import Held
 from .lock import InstallationLock
 from .lock import tokens_unreadable
@@ -100,6 +103,15 @@ class TokenManager:
         found = self._usable(self.store.find(account), account)
         if stale is None and self._servable(found):
             return _tokens(found).access_token
+        # Inside a browser request, the refresh finishes off the request (never cut short).
+        return finish_detached(
+            lambda: self._serve_slow(account, stale),
+            key=(id(self), "serve", account, stale),
+            clock=self.clock,
+            what=f"refreshing {account}'s token",
+        )
+
+    def _serve_slow(self, account: Account, stale: Secret | None) -> Secret:
         with self.lock.hold(account) as held:
             result = self._serve_locked(held, account, stale)
         if isinstance(result, Exception):
@@ -320,6 +332,14 @@ class TokenManager:
     # -- what the API tells us -------------------------------------------------------------
     def mark_needs_reauth(self, account: Account, reason: str) -> None:
         """Record that the API refused a freshly refreshed token (a silent uninstall)."""
+        finish_detached(
+            lambda: self._mark_needs_reauth(account, reason),
+            key=(id(self), "needs_reauth", account),
+            clock=self.clock,
+            what=f"recording that {account} lost access",
+        )
+
+    def _mark_needs_reauth(self, account: Account, reason: str) -> None:
         with self.lock.hold(account) as held:
             current = held.row.current
             if current is not None and current.status.usable:

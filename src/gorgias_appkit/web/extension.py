@@ -3,8 +3,9 @@
 ``init_app`` validates everything at start-up (one :class:`ConfigError` listing every problem:
 in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
 from starting), builds the :class:`Kit`, runs the migrations, and registers the install
-blueprint, the CSRF check for every state-changing request, the security headers, and a JSON
-``default`` that masks :class:`Secret` values. The kit lives in
+blueprint, the CSRF check for every state-changing request, the request deadline
+(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers, and a JSON ``default``
+that masks :class:`Secret` values. The kit lives in
 ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
 
@@ -22,6 +23,7 @@ from ..errors import ConfigError
 from ..kit import Kit
 from ..store.instance import with_defaults
 from . import security
+from .deadline import init_deadline
 from .views import bp
 
 EXTENSION_KEY = "gorgias_appkit"
@@ -53,6 +55,7 @@ class GorgiasKit:
         app.extensions[EXTENSION_KEY] = kit
         app.register_blueprint(bp)
         app.before_request(security.csrf_protect)
+        init_deadline(app)  # first of every before_request hook
         app.after_request(security.security_headers)
         return kit
 

@@ -1,7 +1,8 @@
 """The install blueprint: ``/oauth/install``, ``/oauth/callback``, ``/accounts/<a>/disconnect``.
 
 Views hold no protocol logic (that is :class:`InstallFlow`) and no ``try``: each error family has
-one handler that renders a page with a restart button and a 4xx (upstream trouble: 502). Every
+one handler that renders a page with a restart button and a 4xx (upstream trouble: 502; past the
+request deadline or rate limited: 503 "Gorgias is busy" with ``Retry-After``). Every
 response here is ``Cache-Control: no-store``; the app-wide headers (``Referrer-Policy:
 no-referrer`` …) come from :func:`security.security_headers`.
 """
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Response
 from ..errors import AccessDenied
 from ..errors import ApiError
 from ..errors import ExchangeOutcomeUnknown
+from ..errors import GorgiasBusy
 from ..errors import InstallationNotFound
 from ..errors import InstallationUnavailable
 from ..errors import InvalidAccount
@@ -35,6 +37,7 @@ from ..oauth import protocol
 from ..oauth.install import AccountNotEnabled
 from ..oauth.install import new_browser_id
 from . import security
+from .deadline import busy_page
 
 log = logging.getLogger("gorgias_appkit.web")
 
@@ -163,9 +166,14 @@ def _denied(exc: AccessDenied) -> Response:
     return _page("denied", 403, description=exc.description)
 
 
+@bp.app_errorhandler(GorgiasBusy)
+def _busy(exc: GorgiasBusy) -> Response:
+    return busy_page(exc) or _page("busy", 503)
+
+
 @bp.app_errorhandler(TokenEndpointError)
 def _upstream(exc: TokenEndpointError) -> Response:
-    return _page("upstream", 502, error=exc.error)
+    return busy_page(exc) or _page("upstream", 502, error=exc.error)
 
 
 @bp.app_errorhandler(ExchangeOutcomeUnknown)
@@ -200,7 +208,7 @@ def _not_found(exc: InstallationNotFound) -> Response:
 
 @bp.app_errorhandler(ApiError)
 def _api(exc: ApiError) -> Response:
-    return _page("api", 502, status=exc.status_code, account=exc.account)
+    return busy_page(exc) or _page("api", 502, status=exc.status_code, account=exc.account)
 
 
 @bp.app_errorhandler(security.CsrfRejected)
