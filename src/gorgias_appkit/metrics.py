@@ -1,73 +1,104 @@
-"""In-process counters and gauges, rendered in the Prometheus text format. Stdlib only.
+"""The kit's counters, on ``prometheus_client``, and their exposition with the database gauges.
 
-Each process counts its own events (as prometheus_client does without its multiprocess mode);
-gauges computed from the database at scrape time (installations by health) are exact.
-Labels never hold a token: only account names, reasons and status codes.
+Every layer counts through :data:`METRICS` (``METRICS.inc(name, amount, **labels)``); tests read
+a counter with ``METRICS.value(name, **labels)``. The names and labels are fixed in
+:data:`COUNTERS` (the README documents them); labels hold account names, status codes and
+reasons, never a token.
+
+Under ``gorgias-appkit serve`` the environment names a ``PROMETHEUS_MULTIPROC_DIR``: each worker
+process then writes its counters to its own files there (prometheus_client's multiprocess mode)
+and :meth:`Metrics.render` sums every process's files, workers that exited included, so one
+scrape sees the whole server and a counter never goes backwards. Without it (the demo, tests,
+one process), the counters are this process's.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+import os
+from collections.abc import Iterator
+from collections.abc import Mapping
 
-Labels = tuple[tuple[str, str], ...]
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Metric
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
-HELP = {
-    "gorgias_refresh_total": "Token refreshes by result and reason.",
-    "gorgias_token_endpoint_retries_total": "Retries of token endpoint calls.",
-    "gorgias_api_calls_total": "Gorgias API calls by account and status.",
-    "gorgias_api_429_total": "429 answers from the Gorgias API by account.",
-    "gorgias_rate_wait_seconds_total": "Time spent waiting for rate budget by account.",
-    "gorgias_rate_waits_total": "Times a call waited for rate budget by account.",
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
+
+# name -> (help, label names)
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gorgias_refresh_total": ("Token refreshes by result and reason.", ("result", "reason")),
+    "gorgias_token_endpoint_retries_total": ("Retries of token endpoint calls.", ("reason",)),
+    "gorgias_api_calls_total": ("Gorgias API calls by account and status.", ("account", "status")),
+    "gorgias_api_429_total": ("429 answers from the Gorgias API by account.", ("account",)),
+    "gorgias_rate_wait_seconds_total": (
+        "Time spent waiting for rate budget by account.",
+        ("account",),
+    ),
+    "gorgias_rate_waits_total": ("Times a call waited for rate budget by account.", ("account",)),
 }
+
+# A gauge read at scrape time: name -> (help, label name, {label value: number}).
+Gauge = tuple[str, str, Mapping[str, float]]
 
 
 class Metrics:
-    """A thread-safe registry of counters keyed by name and labels."""
+    """The kit's counters in their own registry (several may coexist, e.g. in tests)."""
 
     def __init__(self) -> None:
-        self._values: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
-        self._lock = threading.Lock()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._counters = {
+            name: Counter(name, text, labels, registry=self.registry)
+            for name, (text, labels) in COUNTERS.items()
+        }
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        """Add ``amount`` to the counter ``name`` with ``labels``."""
-        key = tuple(sorted((k, str(v)) for k, v in labels.items()))
-        with self._lock:
-            self._values[name][key] += amount
+        """Add ``amount`` to the counter ``name`` with ``labels`` (all of its label names)."""
+        self._counters[name].labels(**{k: str(v) for k, v in labels.items()}).inc(amount)
 
     def value(self, name: str, **labels: str) -> float:
-        """Return one counter's value (0 if never incremented)."""
-        key = tuple(sorted((k, str(v)) for k, v in labels.items()))
-        with self._lock:
-            return self._values.get(name, {}).get(key, 0.0)
+        """Return one counter's value in this process (0 if never incremented)."""
+        found = self.registry.get_sample_value(name, {k: str(v) for k, v in labels.items()})
+        return found or 0.0
 
-    def render(self, gauges: dict[str, dict[Labels, float]] | None = None) -> str:
-        """Return every counter (and the given gauges) in the Prometheus text format."""
-        lines: list[str] = []
-        with self._lock:
-            snapshot = {n: dict(v) for n, v in self._values.items()}
-        for name, series in sorted((gauges or {}).items()):
-            lines += [
-                f"# TYPE {name} gauge",
-                *(_line(name, k, v) for k, v in sorted(series.items())),
-            ]
-        for name, series in sorted(snapshot.items()):
-            if name in HELP:
-                lines.append(f"# HELP {name} {HELP[name]}")
-            lines.append(f"# TYPE {name} counter")
-            lines += [_line(name, k, v) for k, v in sorted(series.items())]
-        return "\n".join(lines) + "\n"
+    def render(self, gauges: Mapping[str, Gauge] | None = None) -> str:
+        """The Prometheus text format: ``gauges``, then every counter of every process."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Gauges(gauges or {}))
+        if os.environ.get(MULTIPROC_ENV):
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # sums every worker
+        else:
+            registry.register(_WithoutCreated(self.registry))
+        return generate_latest(registry).decode()
 
 
-def _line(name: str, labels: Labels, value: float) -> str:
-    if not labels:
-        return f"{name} {value:g}"
-    text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-    return f"{name}{{{text}}} {value:g}"
+class _WithoutCreated:
+    """This process's counters without their ``_created`` timestamps (as in multiprocess mode)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.registry.collect():
+            metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
+            yield metric
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Gauges:
+    """A collector for gauges computed by the caller at scrape time (from the database)."""
+
+    def __init__(self, gauges: Mapping[str, Gauge]) -> None:
+        self.gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (text, label, values) in sorted(self.gauges.items()):
+            family = GaugeMetricFamily(name, text, labels=[label])
+            for value, number in sorted(values.items()):
+                family.add_metric([value], number)
+            yield family
 
 
 METRICS = Metrics()

@@ -1,9 +1,9 @@
 """``demo``, ``serve`` and ``sandbox``: run the reference app and the sandbox.
 
 ``demo`` runs both in one process on werkzeug threads (development mode, SQLite and generated
-keys in ./instance); ``serve`` runs the reference app on gunicorn, configured from the
-environment; ``sandbox`` runs the local fake Gorgias alone (the ``gorgias-sandbox``
-distribution, installed with the ``testing`` extra).
+keys in ./instance); ``serve`` runs the reference app on gunicorn (``serving.py`` and the
+shipped ``gunicorn.conf.py``), configured from the environment; ``sandbox`` runs the local fake
+Gorgias alone (the ``gorgias-sandbox`` distribution, installed with the ``testing`` extra).
 """
 
 from __future__ import annotations
@@ -62,14 +62,36 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the reference app alone on gunicorn, configured from the environment."""
-    from ..starter import create_app
-    from .servers import run_gunicorn
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes  [default: WEB_CONCURRENCY, else 2]",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    help="Threads per worker (gthread)  [default: GORGIAS_THREADS, else 4]",
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Run the reference app alone on gunicorn, configured from the environment.
 
-    create_app()  # validate configuration and migrate once before forking workers
-    run_gunicorn(create_app, host=host, port=port, workers=workers)
+    gthread workers with the shipped gunicorn.conf.py: access logs that mask OAuth codes,
+    a worker timeout above GORGIAS_REQUEST_DEADLINE, and /metrics summed over every worker.
+    Put a reverse proxy in front (TLS, buffering slow clients).
+    """
+    from ..starter import create_app
+    from .serving import DEFAULT_THREADS
+    from .serving import DEFAULT_WORKERS
+    from .serving import THREADS_ENV
+    from .serving import WORKERS_ENV
+    from .serving import exec_gunicorn
+    from .serving import positive_int
+
+    workers = workers or positive_int(os.environ, WORKERS_ENV, DEFAULT_WORKERS, most=64)
+    threads = threads or positive_int(os.environ, THREADS_ENV, DEFAULT_THREADS, most=256)
+    app = create_app()  # validate configuration and migrate once, before any worker starts
+    app.extensions["gorgias_appkit"].close()
+    exec_gunicorn(host=host, port=port, workers=workers, threads=threads)
 
 
 @click.command()

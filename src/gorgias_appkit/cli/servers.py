@@ -1,31 +1,12 @@
-"""Run the reference app: gunicorn for ``serve`` (production), werkzeug threads for ``demo``."""
+"""werkzeug servers in threads for ``demo`` and tests (``serve`` runs gunicorn: ``serving.py``)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
 from werkzeug.serving import BaseWSGIServer
 from werkzeug.serving import make_server
-
-
-def run_gunicorn(app_factory: Callable[[], Flask], *, host: str, port: int, workers: int) -> None:
-    """Serve ``app_factory()`` with gunicorn; every worker builds its own app (no shared pools)."""
-    from gunicorn.app.base import BaseApplication
-
-    class _App(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
-
-        def load(self) -> Any:
-            return app_factory()
-
-    _App().run()
 
 
 class ThreadedServer:

@@ -134,8 +134,12 @@ class Attempts:
         return wait
 
     def spent(self) -> bool:
-        """Whether no time is left at all: then nothing more may be sent."""
-        if self.remaining() > 0:
+        """Whether the request deadline bounding this call has passed: then send nothing more.
+
+        A call bounded only by its own deadline keeps its first attempt (with the minimal
+        timeouts of ``api/transport.timeout_within``), as before request deadlines existed.
+        """
+        if self.request is None or self.remaining() > 0:
             return False
         self._stopped_by_deadline()
         return True

@@ -13,6 +13,7 @@ import hmac
 import logging
 import re
 import threading
+from urllib.parse import unquote_plus
 
 MASK = "***"
 
@@ -91,6 +92,34 @@ _PATTERNS = (
 )
 
 
+# Query parameters whose value is a secret, matched on the decoded name (``%63ode`` is ``code``):
+# access logs print request lines such as ``GET /oauth/callback?code=…&state=… HTTP/1.1``.
+_SECRET_PARAMS = frozenset(
+    {
+        "code",
+        "state",
+        "nonce",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code_verifier",
+        "client_secret",
+    }
+)
+_QUERY_PAIR = re.compile(r"([?&;])([^=&;\s#\"']+)=([^&;\s#\"']*)")
+
+
+def _mask_query_values(text: str) -> str:
+    def mask(match: re.Match[str]) -> str:
+        name = unquote_plus(match.group(2)).strip().lower().removesuffix("[]")
+        if name in _SECRET_PARAMS:
+            return f"{match.group(1)}{match.group(2)}={MASK}"
+        return match.group(0)
+
+    return _QUERY_PAIR.sub(mask, text)
+
+
 class SecretScrubber(logging.Filter):
     """A logging filter that masks token-shaped text and every registered secret value.
 
@@ -114,6 +143,7 @@ class SecretScrubber(logging.Filter):
             known = sorted(self._known, key=len, reverse=True)
         for value in known:
             text = text.replace(value, MASK)
+        text = _mask_query_values(text)
         for pattern in _PATTERNS:
             text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
         return text

@@ -4,13 +4,15 @@
 in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
 from starting), builds the :class:`Kit`, runs the migrations, and registers the install
 blueprint, the CSRF check for every state-changing request, the request deadline
-(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers, and a JSON ``default``
-that masks :class:`Secret` values. The kit lives in
+(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers, a JSON ``default``
+that masks :class:`Secret` values, and the secret scrubber on werkzeug's request log (so
+``flask run`` never prints a callback's ``code`` or ``state``). The kit lives in
 ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from flask import Flask
 from flask import current_app
 
 from ..core.secret import Secret
+from ..core.secret import install_log_scrubber
 from ..core.settings import KitSettings
 from ..errors import ConfigError
 from ..kit import Kit
@@ -52,6 +55,8 @@ class GorgiasKit:
         secure = settings.app_url.startswith("https://")
         security.configure_cookies(app, secure=secure)
         _mask_secrets_in_json(app)
+        # werkzeug's request log (``flask run``, the demo) must not show a callback's code.
+        install_log_scrubber(logging.getLogger("werkzeug"))
         app.extensions[EXTENSION_KEY] = kit
         app.register_blueprint(bp)
         app.before_request(security.csrf_protect)

@@ -1,11 +1,12 @@
 """``GET /metrics`` in the Prometheus text format, for the operator's monitoring.
 
 Gauges are read from the database at scrape time (installations by health, live ledger objects,
-so every process reports the same numbers); counters are this process's
-:data:`gorgias_appkit.metrics.METRICS` (refreshes by result and reason, token endpoint retries,
-API calls and 429s per account, rate-budget waits). Labels hold account names and reasons, never
-a token. Access: a bearer ``GORGIAS_METRICS_TOKEN`` (for the scraper) or an admin login; with
-neither configured the endpoint answers 404.
+so every process reports the same numbers); counters are :data:`gorgias_appkit.metrics.METRICS`
+(refreshes by result and reason, token endpoint retries, API calls and 429s per account,
+rate-budget waits), summed over every worker of ``serve`` (prometheus_client's multiprocess
+mode, see :mod:`gorgias_appkit.metrics`). Labels hold account names and reasons, never a token.
+Access: a bearer ``GORGIAS_METRICS_TOKEN`` (for the scraper) or an admin login; with neither
+configured the endpoint answers 404.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from flask import abort
 from flask import current_app
 from flask import request
 
+from ..metrics import CONTENT_TYPE
 from ..metrics import METRICS
-from ..metrics import Labels
+from ..metrics import Gauge
 from .extension import get_kit
 from .operator import admin_configured
 from .operator import is_admin
 
 METRICS_TOKEN = "GORGIAS_METRICS_TOKEN"  # noqa: S105 - a setting's name
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 bp = Blueprint("metrics", __name__)
 
@@ -56,13 +57,17 @@ def metrics() -> Response:
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     kit = get_kit()
-    gauges: dict[str, dict[Labels, float]] = {
-        "gorgias_installations": {
-            (("status", status),): float(n) for status, n in kit.store.count_by_status().items()
-        },
-        "gorgias_ledger_objects": {
-            (("kind", kind),): float(n) for kind, n in kit.ledger.live_counts().items()
-        },
+    gauges: dict[str, Gauge] = {
+        "gorgias_installations": (
+            "Installations by health.",
+            "status",
+            {status: float(n) for status, n in kit.store.count_by_status().items()},
+        ),
+        "gorgias_ledger_objects": (
+            "Objects the app created and has not removed, by kind.",
+            "kind",
+            {kind: float(n) for kind, n in kit.ledger.live_counts().items()},
+        ),
     }
     response = Response(METRICS.render(gauges), content_type=CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
