@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import click
 import httpx
+from rich.text import Text
 
 from .output import console
 from .output import json_option
@@ -59,7 +60,7 @@ def doctor(account: str | None, workers: int | None, probe_app: bool, as_json: b
             table(
                 None,
                 ["", "Check", "What to know or fix"],
-                [[_MARKS[f.level], f.check, f.message] for f in findings],
+                [[Text.from_markup(_MARKS[f.level]), f.check, f.message] for f in findings],
             )
         )
         warned = sum(f.level == "warn" for f in findings)

@@ -1,7 +1,9 @@
 """Shared pieces of the operator commands: the kit from the environment, errors, output.
 
 Every operator command prints a rich table for people and, with ``--json``, one JSON document
-for scripts. Records become plain dicts here; a token appears only as its fingerprint.
+for scripts. Records become plain dicts here; a token appears only as its fingerprint. Table cells
+are literal text (:func:`plain`): stored or remote strings are never read as rich markup and
+their control characters are shown escaped (issue 9, item 11).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..core.account import Account
 from ..core.account import parse_account
@@ -21,6 +24,7 @@ from ..core.records import Installation
 from ..core.records import InstallEvent
 from ..core.records import LedgerEntry
 from ..errors import GorgiasAppError
+from .logging import one_line
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -44,13 +48,23 @@ def print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
-def table(title: str | None, columns: list[str], rows: list[list[str]]) -> Table:
-    """A rich table with the given header and rows."""
-    out = Table(title=title, title_justify="left", header_style="bold")
+def plain(value: str) -> Text:
+    """``value`` as literal terminal text: never read as rich markup, control characters shown
+    escaped (``\\x1b``), so a stored or remote string cannot style, link or hide anything."""
+    return Text(one_line(value))
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str | Text]]) -> Table:
+    """A rich table with the given header and rows; every ``str`` cell is shown :func:`plain`.
+
+    Cells are stored or remote data (Gorgias' error descriptions, history lines, configured
+    values): pass a :class:`Text` only for markup the command wrote itself.
+    """
+    out = Table(title=plain(title) if title else None, title_justify="left", header_style="bold")
     for name in columns:
         out.add_column(name, overflow="fold")
     for row in rows:
-        out.add_row(*row)
+        out.add_row(*(cell if isinstance(cell, Text) else plain(cell) for cell in row))
     return out
 
 

@@ -23,6 +23,7 @@ from ..kit import Kit
 from ..tokens.manager import RefreshOutcome
 from ..tokens.manager import RefreshReport
 from .context import pass_kit
+from .logging import one_line
 
 if TYPE_CHECKING:
     from ..kit import Kit
@@ -116,7 +117,7 @@ def _one(kit: Kit, account: Account, within: float) -> RefreshReport:
 
 def _line(report: RefreshReport) -> str:
     suffix = "" if report.reason == "ok" else f" ({report.reason})"
-    return f"{report.account}: {report.outcome.value}{suffix}"
+    return one_line(f"{report.account}: {report.outcome.value}{suffix}")  # no terminal escapes
 
 
 def _revocations(report: RevocationReport) -> dict[str, int]:
