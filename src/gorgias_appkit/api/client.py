@@ -250,7 +250,8 @@ class GorgiasClient:
             "/tickets", {"limit": max(1, min(count, 100)), "order_by": "created_datetime:desc"}
         )
         data = page.get("data")
-        return [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+        tickets = [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+        return tickets[:count]  # never more than asked for, whatever the API sent
 
 
 def _decode(response: httpx.Response, account: str) -> JSON:

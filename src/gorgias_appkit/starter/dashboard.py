@@ -21,6 +21,10 @@ from gorgias_appkit.web import csrf_token
 from gorgias_appkit.web import get_kit
 from gorgias_appkit.web import viewable_accounts
 
+from .tickets import MAX_ROWS
+from .tickets import account_name
+from .tickets import ticket_rows
+
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 
@@ -54,14 +58,14 @@ def account_dashboard(account: str) -> Response:
         return _reconnect(account)
     client = kit.client_for(account)
     info = client.account_info()
-    tickets = client.latest_tickets(10)
+    tickets = client.latest_tickets(MAX_ROWS)
     return _no_store(
         make_response(
             render_template(
                 "starter/dashboard.html",
                 account=account,
-                info=info,
-                tickets=tickets,
+                name=account_name(info, account),
+                tickets=ticket_rows(tickets),
                 installation=kit.installation(account),  # re-read: the calls may have refreshed it
                 objects=kit.objects.live(account),
                 csrf_token=csrf_token(),

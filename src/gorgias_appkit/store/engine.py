@@ -150,5 +150,12 @@ def require_schema(engine: Engine) -> None:
 def unreachable(engine: Engine, exc: SQLAlchemyError) -> StoreError:
     """One sentence for a database that cannot be opened, naming it without its password."""
     where = make_url(engine.url).render_as_string(hide_password=True)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        folder = Path(database).parent
+        if not folder.is_dir():
+            return StoreError(
+                f"the folder {folder} does not exist: create it, or fix GORGIAS_DATABASE_URL"
+            )
     reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0][:200]
     return StoreError(f"cannot open the database {where}: {reason}")

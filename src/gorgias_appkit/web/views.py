@@ -91,6 +91,8 @@ def install() -> Response:
 @bp.get("/oauth/callback")
 def callback() -> Response:
     """Finish an install; redirect (303) to a clean URL without code or state (SEC-16)."""
+    if request.method == "HEAD":  # a link checker's HEAD must not burn the code and the state
+        return _no_store(make_response("", 405, {"Allow": "GET"}))
     if security.is_prefetch():  # a prefetch must not burn the one-time code and state
         return _no_store(make_response("", 503, {"Retry-After": "0"}))
     browser_id = security.browser_id(_secure())
