@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from gorgias_appkit import Secret
+from gorgias_appkit.core.secret import SCRUBBER
 from gorgias_appkit.core.secret import SecretScrubber
 from gorgias_appkit.errors import DecryptionError
 from gorgias_appkit.store.crypto import Keyring
@@ -62,3 +63,21 @@ def test_scrubber_masks_tokens_in_log_records(caplog: pytest.LogCaptureFixture) 
     text = caplog.text
     for leaked in ("abc.def-ghi", "rt-999", "cd-42", jwt_like, "s3cr+t/with:odd%chars", "at-777"):
         assert leaked not in text
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ('"GET /oauth/callback?code=C0DE1&state=ST4TE1 HTTP/1.1" 303', "/oauth/callback?code=***"),
+        ("GET /oauth/callback?state=ST4TE2&%63ode=C0DE2 HTTP/1.1", "%63ode=***"),
+        ("GET /oauth/callback?CODE=C0DE3;State=ST4TE3 HTTP/1.1", "CODE=***"),
+        ("GET /x?access_token=T0KEN&id_token%5B%5D=T0KEN2", "access_token=***"),
+        ("GET /oauth/install?account=acme&next=/accounts/acme HTTP/1.1", "account=acme"),
+    ],
+)
+def test_item7_scrubber_masks_secret_query_values(line: str, kept: str) -> None:
+    """Issue 9 item 7: access-log lines lose every code, state or token value, by decoded name."""
+    scrubbed = SCRUBBER.scrub(line)
+    assert kept in scrubbed
+    for secret in ("C0DE", "ST4TE", "T0KEN"):
+        assert secret not in scrubbed

@@ -8,7 +8,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from gorgias_appkit import ConfigError
 from gorgias_appkit import Kit
+from gorgias_appkit import KitSettings
 from gorgias_appkit import RateLimited
 from gorgias_appkit import TokenSet
 from gorgias_appkit.core.account import Account
@@ -113,3 +115,13 @@ def _tokens(clock: FakeClock) -> TokenSet:
         expires_at=clock.now() + timedelta(hours=10),
         scopes=("offline", "tickets:read"),
     )
+
+
+def test_item2_the_request_deadline_setting(settings_values: dict[str, str]) -> None:
+    """GORGIAS_REQUEST_DEADLINE defaults to 10 s and refuses what is not 0.5 to 120 seconds."""
+    assert KitSettings.from_mapping(settings_values).request_deadline == 10.0
+    chosen = {**settings_values, "GORGIAS_REQUEST_DEADLINE": "2.5"}
+    assert KitSettings.from_mapping(chosen).request_deadline == 2.5
+    for bad in ("0.1", "600", "soon"):
+        with pytest.raises(ConfigError, match="GORGIAS_REQUEST_DEADLINE"):
+            KitSettings.from_mapping({**settings_values, "GORGIAS_REQUEST_DEADLINE": bad})
