@@ -1,4 +1,4 @@
-"""The web runtime under hostile conditions: the dashboard under a 429 storm, slow sockets vs /healthz.
+"""The web runtime, hostile conditions: the dashboard in a 429 storm, slow sockets vs /healthz.
 
 1. 429 storm (issue 9, item 2): the reference app's dashboard while ``GET /api/account`` answers
    429 three times. Seconds the page took and its status, for ``Retry-After: 25`` (the issue's
