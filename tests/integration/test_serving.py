@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -209,7 +210,9 @@ def test_item12_every_scrape_sums_every_worker(tmp_path: Path, sandbox: SandboxC
             assert driver.install("acme").status_code == 303
             driver.close()
             cookies = dict(browser.cookies)
-        for _ in range(8):
+        for round_ in range(8):
+            if round_ == 4:  # a worker dies: its counts must stay in the sum
+                replace_a_worker(server.proc.pid)
             for _ in range(4):  # a new connection each time: any worker may take it
                 page = httpx.get(f"{server.url}/accounts/acme", cookies=cookies, timeout=30)
                 assert page.status_code == 200
@@ -217,6 +220,32 @@ def test_item12_every_scrape_sums_every_worker(tmp_path: Path, sandbox: SandboxC
             expected.append(float(gets_answered(sandbox)))
     assert scraped == expected  # every scrape equals what the sandbox answered: the total
     assert scraped == sorted(scraped) and len(set(scraped)) == len(scraped)
+
+
+def workers_of(master: int) -> set[int]:
+    """The pids whose parent is ``master`` (Linux /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == master:
+            children.add(int(stat.parent.name))
+    return children
+
+
+def replace_a_worker(master: int) -> None:
+    """Kill one gunicorn worker of ``master`` and wait (bounded) for its replacement."""
+    before = workers_of(master)
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(200):
+        now = workers_of(master)
+        if victim not in now and len(now) == len(before):
+            return
+        time.sleep(0.05)
+    raise AssertionError("gunicorn did not replace the worker")
 
 
 def scrape(base_url: str) -> float:
