@@ -263,3 +263,20 @@ def test_item3_expired_sessions_are_purged(timed_app: Flask, clock: FakeClock) -
     clock.advance(3601)
     assert kit.purge_expired().sessions == 2
     assert kit.sessions.count() == 0
+
+
+@pytest.mark.parametrize("fallbacks", ["", KEY_A], ids=["no-fallback", "fallback"])
+def test_item3_integration_calls_survive_a_rotation_with_fallback(
+    fallbacks: str, app_config: dict[str, str], sandbox: SandboxControl
+) -> None:
+    """Issue 9 item 3: Gorgias' integration calls, keyed from the old secret, keep working too."""
+    for old in _running({**app_config, "GORGIAS_SECRET_KEY": KEY_A}):
+        browser = InstallDriver(old.test_client())
+        assert browser.install("acme").status_code == 303
+        browser.close()
+    (integration,) = sandbox.objects("acme")["integrations"]
+    url = integration["http"]["url"].replace("{{ticket.id}}", "7").split("8000", 1)[1]
+    rotated = {"GORGIAS_SECRET_KEY": KEY_B, "GORGIAS_SECRET_KEY_FALLBACKS": fallbacks}
+    for new in _running({**app_config, **rotated}):
+        answer = new.test_client().get(url, headers=integration["http"]["headers"])
+        assert answer.status_code == (200 if fallbacks else 401)
