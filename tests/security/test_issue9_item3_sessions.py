@@ -280,3 +280,35 @@ def test_item3_integration_calls_survive_a_rotation_with_fallback(
     for new in _running({**app_config, **rotated}):
         answer = new.test_client().get(url, headers=integration["http"]["headers"])
         assert answer.status_code == (200 if fallbacks else 401)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"sid": "A" * 43},
+        {"sid": "' OR 1=1 --" + "A" * 32},
+        {"sid": ["A" * 43]},
+        {"sid": 12345},
+        {"sid": "A" * 5000},
+        {"accounts": ["acme"], "csrf": "x"},  # the cookie layout before issue 9
+    ],
+    ids=["unknown-id", "sql-quote", "list", "number", "long", "old-layout"],
+)
+def test_item3_odd_session_ids_grant_nothing(
+    payload: dict[str, object], installer: InstallDriver, app: Flask
+) -> None:
+    """Issue 9 item 3: a signed cookie whose id is unknown or malformed opens nothing, no 500."""
+    installer.install("acme")
+    forged = app.session_interface.get_signing_serializer(app).dumps(payload)  # type: ignore[attr-defined]
+    thief = _replay(app, forged)
+    assert thief.get("/accounts/acme").status_code == 403
+    assert thief.get("/").status_code == 200
+
+
+def test_item3_unsigned_cookie_grants_nothing(installer: InstallDriver, app: Flask) -> None:
+    """Issue 9 item 3: a cookie not signed with the app's keys is a fresh, empty session."""
+    installer.install("acme")
+    saved = _cookie(installer.app)  # type: ignore[arg-type]
+    payload, _, signature = saved.rpartition(".")
+    for value in ("garbage", f"{payload}.{signature[::-1]}", "." * 10):
+        assert _replay(app, value).get("/accounts/acme").status_code == 403

@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, no progress.")
 @pass_kit()
 def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
-    """Refresh every usable installation whose token expires within --within seconds."""
+    """Refresh every usable installation whose token expires within --within seconds.
+
+    Then retry queued revocations, and delete install links, browser sessions and throttle
+    counters that have outlived their lifetime.
+    """
     reports = _refresh_all(kit, within, quiet=as_json)
     revocations = kit.retry_pending_revocations()
     purged = kit.purge_expired()
