@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -33,6 +34,7 @@ from .core.events import Hooks
 from .core.events import LifecycleEvent
 from .core.records import Installation
 from .core.records import InstallEvent
+from .core.records import PurgeReport
 from .core.retry import RetryPolicy
 from .core.secret import SCRUBBER
 from .core.secret import Secret
@@ -56,12 +58,17 @@ from .store.sql.buckets import SQLBucketStore
 from .store.sql.installations import SQLInstallationStore
 from .store.sql.ledger import SQLLedger
 from .store.sql.revocations import SQLRevocationQueue
+from .store.sql.sessions import SQLSessionStore
 from .store.sql.states import SQLStateStore
+from .store.sql.throttle import SQLThrottleStorage
 from .tokens.disconnect import RevocationReport
 from .tokens.disconnect import Revoker
 from .tokens.lock import InstallationLock
 from .tokens.manager import RefreshReport
 from .tokens.manager import TokenManager
+
+if TYPE_CHECKING:
+    from limits.storage import Storage as ThrottleStorage
 
 log = logging.getLogger("gorgias_appkit.kit")
 
@@ -93,6 +100,13 @@ class Kit:
         self.states = SQLStateStore(self.engine, keyring=keyring, clock=self.clock)
         self.ledger = SQLLedger(self.engine, clock=self.clock)
         self.revocations = SQLRevocationQueue(self.engine, keyring=keyring, clock=self.clock)
+        self.sessions = SQLSessionStore(
+            self.engine,
+            clock=self.clock,
+            idle=settings.web.session_idle_timeout,
+            lifetime=settings.web.session_lifetime,
+        )
+        self.throttle_storage = self._throttle_storage()
         self.hooks = Hooks()
         self.lock = InstallationLock(self.store, self.hooks)
         self.oauth = OAuthClient(
@@ -154,6 +168,20 @@ class Kit:
         from .store.redis_buckets import RedisBucketStore  # the redis extra, only when used
 
         return RedisBucketStore(self.settings.redis_url)
+
+    def _throttle_storage(self) -> ThrottleStorage:
+        # Login and install throttles (issue 9 items 4, 8): counted where every process sees it.
+        if self.settings.redis_url is None:
+            return SQLThrottleStorage(self.engine, clock=self.clock)
+        from limits.storage import RedisStorage  # the redis extra, only when used
+
+        return RedisStorage(
+            self.settings.redis_url.reveal(),
+            key_prefix=f"gorgias_appkit:throttle:{self.settings.client_id}",
+            wrap_exceptions=True,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
 
     def __repr__(self) -> str:
         return f"Kit(client_id={self.settings.client_id!r}, store={self.store!r})"
@@ -258,6 +286,9 @@ class Kit:
         close_budget = getattr(self.budget.store, "close", None)
         if callable(close_budget):
             close_budget()
+        redis_client = getattr(self.throttle_storage, "storage", None)  # limits' RedisStorage
+        if redis_client is not None:
+            redis_client.close()
         self.engine.dispose()
 
     # -- operator actions ------------------------------------------------------------------
@@ -268,11 +299,15 @@ class Kit:
         and calling again resumes. An installation that already lost access cannot clean up:
         its objects stay recorded (and are reused by a reinstall) and its tokens are dropped.
         """
-        return self.revoker.disconnect(
-            Account(account),
+        name = Account(account)
+        done = self.revoker.disconnect(
+            name,
             cleanup=self.objects.remove_all,
-            objects_left=lambda name: len(self.ledger.live(name)),
+            objects_left=lambda left: len(self.ledger.live(left)),
         )
+        # Every browser session that could view the account ends with it (issue 9 item 3).
+        self.sessions.withdraw(name)
+        return done
 
     def refresh_now(self, account: str) -> Installation:
         """Refresh ``account``'s tokens now, even if they are not due (operators)."""
@@ -286,6 +321,7 @@ class Kit:
             installation=self.store.delete(name),
             ledger_rows=self.ledger.purge(name),
         )
+        self.sessions.withdraw(name)
         log.info("purged", extra={"account": name, "event": "purged"})
         return forgotten
 
@@ -301,6 +337,22 @@ class Kit:
     def refresh_due(self, *, within: float) -> list[RefreshReport]:
         """Refresh every usable installation expiring within ``within`` seconds (REL-12)."""
         return [self.refresh_if_due(a, within=within) for a in self.accounts_due(within=within)]
+
+    def purge_expired(self) -> PurgeReport:
+        """Delete install states, sessions and throttle counters past their lifetime.
+
+        ``refresh-due`` runs it on every pass (issue 9 item 8), so abandoned install links and
+        old sessions do not pile up between installs.
+        """
+        storage = self.throttle_storage
+        return PurgeReport(
+            install_states=self.states.purge_expired(),
+            sessions=self.sessions.purge_expired(),
+            # Redis expires its counters itself.
+            throttle_counters=(
+                storage.purge_expired() if isinstance(storage, SQLThrottleStorage) else 0
+            ),
+        )
 
     def retry_pending_revocations(self) -> RevocationReport:
         """Retry upstream revocations that failed transiently and are due again (REL-10)."""

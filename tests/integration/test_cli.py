@@ -275,10 +275,10 @@ def test_doctor_passes_a_sound_configuration(
         ({"GORGIAS_SECRET_KEY": ""}, "secret key", "not set"),
         (
             {"GORGIAS_ADMIN_USER": "ops", "GORGIAS_ADMIN_PASSWORD_HASH": "hunter2hunter2"},
-            "operator pages",
+            "configuration",  # issue 9 item 5: checked with every other setting
             "not a password hash",
         ),
-        ({"GORGIAS_PROXY_FIX": "yes"}, "proxy", "number of proxies"),
+        ({"GORGIAS_PROXY_FIX": "yes"}, "configuration", "number of proxies"),
         ({"GORGIAS_APP_URL": "http://127.0.0.1:8999"}, "reachability", "is registered exactly"),
     ],
     ids=[

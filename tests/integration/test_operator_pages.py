@@ -72,13 +72,15 @@ def csrf(html: str) -> str:
 
 
 def login(client: FlaskClient, user: str = "ops", password: str = PASSWORD) -> str:
-    """Log in and return the page's CSRF token."""
+    """Log in and return the CSRF token of the new session (the login page's one is dead)."""
     token = csrf(client.get("/admin/login").get_data(as_text=True))
     answer = client.post(
         "/admin/login", data={"csrf_token": token, "username": user, "password": password}
     )
     assert answer.status_code == 303, answer.get_data(as_text=True)
-    return token
+    fresh = csrf(client.get("/admin/").get_data(as_text=True))
+    assert fresh != token  # issue 9 item 4: the CSRF token is rotated at login
+    return fresh
 
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/login", "/admin/accounts/acme", "/metrics"])

@@ -136,3 +136,18 @@ def decode_session(value: str) -> dict[str, Any]:
     data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     result: dict[str, Any] = json.loads(zlib.decompress(data) if compressed else data)
     return result
+
+
+def granted(app: Flask, client: FlaskClient, value: str | None = None) -> tuple[str, ...]:
+    """The accounts the server-side session behind a session cookie grants (issue 9 item 3).
+
+    ``value`` is a saved cookie; by default the one ``client`` holds now.
+    """
+    if value is None:
+        cookie = client.get_cookie("session")
+        if cookie is None:
+            return ()
+        value = cookie.value
+    sid = decode_session(value).get("sid")
+    found = kit_of(app).sessions.find(sid) if isinstance(sid, str) else None
+    return tuple(found.accounts) if found else ()

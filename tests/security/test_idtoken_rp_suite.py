@@ -31,7 +31,7 @@ from gorgias_sandbox import SandboxControl
 from .idp import CLIENT_ID
 from .idp import Issuers
 from .idp import signed
-from .support import decode_session
+from .support import granted
 from .support import kit_of
 
 
@@ -98,8 +98,7 @@ def _refused(response: Any, app: Flask, client: FlaskClient, sandbox: SandboxCon
     assert "invalid_id_token" in response.get_data(as_text=True)
     assert kit_of(app).installation("acme") is None
     assert sandbox.count("acme", "api.GET /api/account") == 0
-    session = client.get_cookie("session")
-    assert session is None or "acme" not in decode_session(session.value).get("accounts", [])
+    assert "acme" not in granted(app, client)
 
 
 @pytest.mark.parametrize("keys", [KEYS, NO_KEYS])

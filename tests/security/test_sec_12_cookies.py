@@ -110,7 +110,7 @@ def test_session_cookie_holds_no_token_or_secret(https_app: Flask, sandbox: Sand
         CLIENT_SECRET,
     ]
     assert all(v and v not in text for v in values)
-    assert set(decode_session(cookie.value)) <= {"accounts", "csrf", "_flashes"}
+    assert set(decode_session(cookie.value)) <= {"sid", "csrf", "_flashes"}  # issue 9 item 3
 
 
 def test_install_cookie_is_a_random_binding_not_a_state(https_app: Flask) -> None:

@@ -22,7 +22,6 @@ from ..core.account import is_loopback_host
 from ..core.clock import Clock
 from ..core.clock import system_clock
 from ..core.settings import KitSettings
-from ..core.settings import looks_like_password_hash
 from ..errors import ConfigError
 from ..errors import GorgiasAppError
 from ..kit import Kit
@@ -83,9 +82,8 @@ class Preflight:
             settings = KitSettings.from_mapping(
                 with_defaults(self.environ, instance_path=self.instance_path)
             )
-        except ConfigError as exc:
-            found += [Finding("configuration", "fail", p) for p in exc.problems]
-            return found + list(self._admin())
+        except ConfigError as exc:  # admin, metrics and proxy settings are among these
+            return [Finding("configuration", "fail", p) for p in exc.problems]
         for check in (
             self._mode,
             self._public_url,
@@ -95,7 +93,7 @@ class Preflight:
             self._database,
         ):
             found += check(settings)
-        found += self._admin()
+        found += self._admin(settings)
         if probe_app:
             found.append(probe_app_url(self.http, settings))
         found += probe_account(self.http, settings, account, clock=self.clock)
@@ -137,27 +135,21 @@ class Preflight:
             "Gorgias Developer Portal; the app never builds it from Host or "
             "X-Forwarded-* headers.",
         )
-        proxies = self.environ.get("GORGIAS_PROXY_FIX", "").strip()
-        if proxies and (not proxies.isdigit() or int(proxies) > 5):
-            yield Finding(
-                "proxy",
-                "fail",
-                f"GORGIAS_PROXY_FIX must be the number of proxies in "
-                f"front of the app (0-5), got {proxies!r}.",
-            )
-        elif not proxies or proxies == "0":
+        web = settings.web
+        if web.proxy_fix == 0:
             yield Finding(
                 "proxy",
                 "ok",
                 "no proxy headers are trusted. If TLS ends at a reverse "
-                "proxy, set GORGIAS_PROXY_FIX=1 so Flask sees https and the real host.",
+                "proxy, set GORGIAS_PROXY_FIX=1 so Flask sees https and the client's address.",
             )
         else:
             yield Finding(
                 "proxy",
                 "ok",
-                f"X-Forwarded-* headers of {proxies} proxy hop(s) are "
-                "trusted; make sure the app is reachable only through them.",
+                f"X-Forwarded-{{{','.join(sorted(web.proxy_headers))}}} of {web.proxy_fix} proxy "
+                "hop(s) are trusted (GORGIAS_PROXY_HEADERS); make sure the app is reachable "
+                "only through them.",
             )
 
     def _secret_key(self, settings: KitSettings) -> Iterator[Finding]:
@@ -310,10 +302,10 @@ class Preflight:
             )
 
     # -- operator access -------------------------------------------------------------------
-    def _admin(self) -> Iterator[Finding]:
-        user = self.environ.get("GORGIAS_ADMIN_USER", "").strip()
-        hashed = self.environ.get("GORGIAS_ADMIN_PASSWORD_HASH", "").strip()
-        if not user and not hashed:
+    def _admin(self, settings: KitSettings) -> Iterator[Finding]:
+        # A half or malformed admin configuration is a ConfigError, reported above.
+        web = settings.web
+        if not web.admin_configured:
             yield Finding(
                 "operator pages",
                 "warn",
@@ -321,28 +313,8 @@ class Preflight:
                 "login for /metrics are off. Set GORGIAS_ADMIN_USER and "
                 "GORGIAS_ADMIN_PASSWORD_HASH (`gorgias-appkit admin password-hash`).",
             )
-        elif not (user and hashed):
-            yield Finding(
-                "operator pages",
-                "fail",
-                "set both GORGIAS_ADMIN_USER and "
-                "GORGIAS_ADMIN_PASSWORD_HASH, or neither; the app will not start.",
-            )
-        elif not looks_like_password_hash(hashed):
-            yield Finding(
-                "operator pages",
-                "fail",
-                "GORGIAS_ADMIN_PASSWORD_HASH is not a "
-                "password hash (a plain password?). Use `gorgias-appkit admin "
-                "password-hash` to make one.",
-            )
         else:
-            yield Finding("operator pages", "ok", f"/admin is on for the user {user!r}.")
-        token = self.environ.get("GORGIAS_METRICS_TOKEN", "").strip()
-        if token and len(token) < 24:
-            yield Finding(
-                "metrics", "warn", "GORGIAS_METRICS_TOKEN is short; use 24+ random characters."
-            )
+            yield Finding("operator pages", "ok", f"/admin is on for the user {web.admin_user!r}.")
 
 
 def _filesystem(path: Path, mounts: Path) -> str | None:

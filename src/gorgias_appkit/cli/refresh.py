@@ -3,8 +3,10 @@
 Safe beside web workers and beside another run of itself: each account goes through the same
 single-flight lock as ``Kit.access_token_for``, re-read once held, so an account a sibling just
 refreshed is skipped (REL-12). It then retries queued upstream revocations (REL-10). On a
-terminal it shows a rich progress bar; otherwise one plain line per account. The last line is
-``refreshed N, failed M, skipped K``; ``--json`` prints one JSON document instead. The exit status
+terminal it shows a rich progress bar; otherwise one plain line per account. Last it deletes what
+has outlived its lifetime (install states, browser sessions, throttle counters: issue 9 item 8)
+and says how many. The last line is ``refreshed N, failed M, skipped K``; ``--json`` prints one
+JSON document instead. The exit status
 is 1 if any refresh failed, so cron mail or a monitor notices.
 """
 
@@ -41,9 +43,19 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, no progress.")
 @pass_kit()
 def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
-    """Refresh every usable installation whose token expires within --within seconds."""
+    """Refresh every usable installation whose token expires within --within seconds.
+
+    Then retry queued revocations, and delete install links, browser sessions and throttle
+    counters that have outlived their lifetime.
+    """
     reports = _refresh_all(kit, within, quiet=as_json)
     revocations = kit.retry_pending_revocations()
+    purged = kit.purge_expired()
+    swept = {
+        "install_states": purged.install_states,
+        "sessions": purged.sessions,
+        "throttle_counters": purged.throttle_counters,
+    }
     counts = Counter(r.outcome for r in reports)
     summary = {outcome.value: counts[outcome] for outcome in RefreshOutcome}
     if as_json:
@@ -57,6 +69,7 @@ def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
                     ],
                     "summary": summary,
                     "revocations": _revocations(revocations),
+                    "purged": swept,
                 },
                 indent=2,
             )
@@ -67,6 +80,10 @@ def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
             click.echo(
                 f"revocations: revoked {r.revoked}, retrying {r.retrying}, abandoned {r.abandoned}"
             )
+        click.echo(
+            f"purged {purged.install_states} install states, {purged.sessions} sessions, "
+            f"{purged.throttle_counters} throttle counters"
+        )
         click.echo(
             f"refreshed {summary['refreshed']}, failed {summary['failed']}, "
             f"skipped {summary['skipped']}"

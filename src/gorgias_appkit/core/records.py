@@ -142,3 +142,24 @@ class PendingRevocation:
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebSession:
+    """A browser's session: the accounts it may view and its admin login, if any (issue 9)."""
+
+    accounts: tuple[Account, ...]
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    admin_user: str | None = None
+    admin_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeReport:
+    """What :meth:`Kit.purge_expired` deleted: rows past their lifetime, per table."""
+
+    install_states: int
+    sessions: int
+    throttle_counters: int

@@ -22,6 +22,11 @@ from .account import is_loopback_host
 from .account import parse_account
 from .deadline import DEFAULT_REQUEST_DEADLINE
 from .secret import Secret
+from .web_settings import WebSettings
+from .web_settings import looks_like_password_hash
+from .web_settings import parse_web
+
+__all__ = ["KitSettings", "WebSettings", "looks_like_password_hash"]
 
 # Granular scopes a typical app needs (gorgias-platform.md §2); `offline` gives a refresh
 # token, `openid` an id_token we can check. `write:all` is deprecated and refused.
@@ -45,15 +50,6 @@ ID_TOKEN_JWKS_MODES = ("discover", "off")
 # A refresh holds the installation's database lock while it waits for the token endpoint;
 # siblings wait 30 s for that lock, so one token request never waits longer than this.
 MAX_TOKEN_WAIT = 25.0
-
-
-_HASH_METHODS = ("scrypt", "pbkdf2")
-
-
-def looks_like_password_hash(value: str) -> bool:
-    """Tell whether ``value`` has the shape of a ``werkzeug.security`` password hash."""
-    method, _, rest = value.partition("$")
-    return method.split(":")[0] in _HASH_METHODS and rest.count("$") == 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +86,8 @@ class KitSettings:
     rate_window: float = 20.0
     rate_interactive_share: float = 0.25
     rate_margin: int = 2
+    # The Flask side: sessions, operator login, throttles, trusted proxy headers.
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def redirect_uri(self) -> str:
@@ -207,6 +205,7 @@ class _Parser:
             ),
             id_token_jwks=self.choice("GORGIAS_ID_TOKEN_JWKS", "discover", ID_TOKEN_JWKS_MODES),
             **self.rate_budget(),
+            web=parse_web(self),
         )
 
     def rate_budget(self) -> dict[str, Any]:

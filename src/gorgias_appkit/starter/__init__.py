@@ -2,7 +2,9 @@
 
 ``create_app(test_config=None)``, flaskr style: defaults → ``GORGIAS_*`` environment variables →
 ``test_config`` → :class:`GorgiasKit` → lifecycle hooks → blueprints. Behind a reverse proxy set
-``GORGIAS_PROXY_FIX`` to the number of proxies so Flask trusts their ``X-Forwarded-*`` headers.
+``GORGIAS_PROXY_FIX`` to the number of proxies, and ``GORGIAS_PROXY_HEADERS`` to the
+``X-Forwarded-*`` headers they set (``for,proto`` unless told otherwise); both are validated with
+every other setting.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gorgias_appkit import ConfigError
 from gorgias_appkit.web import GorgiasKit
+from gorgias_appkit.web import trust_proxies
 from gorgias_appkit.web.metrics import init_metrics
 from gorgias_appkit.web.operator import init_operator
 
@@ -34,20 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    _trust_proxies(app)
     kit = GorgiasKit().init_app(app)
+    trust_proxies(app)
     provision.register(app, kit)
     init_operator(app)
     init_metrics(app)
     app.register_blueprint(dashboard.bp)
     return app
-
-
-def _trust_proxies(app: Flask) -> None:
-    raw = str(app.config.get("GORGIAS_PROXY_FIX") or "0").strip()
-    if not raw.isdigit() or int(raw) > 5:
-        raise ConfigError([f"GORGIAS_PROXY_FIX must be the number of proxies (0-5), got {raw!r}"])
-    if hops := int(raw):
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
-        )

@@ -58,8 +58,19 @@ def integration_key(kit: Kit, account: str) -> str:
     secret = kit.settings.secret_key
     if secret is None:  # GorgiasKit refuses to start without one; a bare Kit may lack it
         raise ConfigError(["GORGIAS_SECRET_KEY is required to sign integration calls"])
+    return _key(secret.reveal(), account)
+
+
+def accepted_keys(kit: Kit, account: str) -> list[str]:
+    """The current key and those of ``GORGIAS_SECRET_KEY_FALLBACKS``: a rotation in progress
+    keeps integrations made under the old secret working until a reinstall renews them."""
+    fallbacks = kit.settings.web.secret_key_fallbacks
+    return [integration_key(kit, account), *(_key(k.reveal(), account) for k in fallbacks)]
+
+
+def _key(secret: str, account: str) -> str:
     message = f"integration:{account}".encode()
-    return hmac.new(secret.reveal().encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def integration_payload(kit: Kit, account: str, app_url: str, name: str) -> dict[str, Any]:
@@ -113,7 +124,10 @@ def ticket_panel(account: str) -> Response:
     kit = get_kit()
     sent = request.headers.get(KEY_HEADER, "")
     installation = kit.installation(account)
-    if installation is None or not hmac.compare_digest(sent, integration_key(kit, account)):
+    known = accepted_keys(kit, account)
+    # Every key is compared (no early exit), so the time taken does not say which one matched.
+    matches = [hmac.compare_digest(sent.encode(), key.encode()) for key in known]
+    if installation is None or not any(matches):
         abort(401)
     response = jsonify(
         account=account,

@@ -9,6 +9,7 @@ never writes; ``consume`` returns the record or raises :class:`InvalidState`. St
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -23,6 +24,7 @@ from ..core.records import LedgerEntry
 from ..core.records import PendingInstall
 from ..core.records import PendingRevocation
 from ..core.records import TokenSet
+from ..core.records import WebSession
 from ..core.secret import Secret
 
 
@@ -154,4 +156,34 @@ class BucketStore(Protocol):
 
     def take(self, account: str, request: TakeRequest) -> Take:
         """Apply :func:`~gorgias_appkit.core.bucket.apply_take` to the bucket atomically."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Browser sessions, keyed by a hash of the id the signed cookie carries (issue 9 item 3)."""
+
+    def create(
+        self, session_id: str, *, accounts: Sequence[Account], admin_user: str | None = None
+    ) -> WebSession:
+        """Start a session holding ``accounts`` and, with ``admin_user``, an admin login."""
+        ...
+
+    def find(self, session_id: str) -> WebSession | None:
+        """Return the live session (within its idle timeout and lifetime) or ``None``."""
+        ...
+
+    def touch(self, session_id: str) -> None:
+        """Record a use of the session (restarts its idle timeout)."""
+        ...
+
+    def end(self, session_id: str) -> bool:
+        """End the session; return whether it existed."""
+        ...
+
+    def withdraw(self, account: Account) -> int:
+        """Take ``account`` from every session (ending emptied ones); return how many held it."""
+        ...
+
+    def purge_expired(self) -> int:
+        """Delete the sessions past their idle timeout or lifetime; return how many."""
         ...

@@ -135,3 +135,40 @@ pending_revocations = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Browser sessions (issue 9 item 3): the signed cookie carries a random id; only its SHA-256 is
+# stored. A session ends when its row goes: logout, disconnect, a reinstall elsewhere, expiry.
+web_sessions = Table(
+    "gorgias_web_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("admin_user", String(255), nullable=True),
+    Column("admin_since", UTCDateTime, nullable=True),
+)
+Index("ix_gorgias_web_sessions_expires_at", web_sessions.c.expires_at)
+Index("ix_gorgias_web_sessions_last_seen_at", web_sessions.c.last_seen_at)
+
+# The accounts each session may view, one row per grant, so a disconnect or a reinstall
+# elsewhere finds every session holding the account with one indexed query.
+web_session_accounts = Table(
+    "gorgias_web_session_accounts",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("account", String(63), primary_key=True),
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+Index("ix_gorgias_web_session_accounts_account", web_session_accounts.c.account)
+
+# Throttle counters (issue 9 items 4 and 8) when no Redis is configured: one fixed window per
+# key, shared by every process on the database. `expires_at` is POSIX seconds (float).
+throttle_counters = Table(
+    "gorgias_throttle_counters",
+    metadata,
+    Column("counter_key", String(200), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+Index("ix_gorgias_throttle_counters_expires_at", throttle_counters.c.expires_at)

@@ -5,8 +5,17 @@ from __future__ import annotations
 from .deadline import busy_page
 from .extension import GorgiasKit
 from .extension import get_kit
+from .proxy import trust_proxies
 from .security import csrf_exempt
 from .security import csrf_token
-from .security import viewable_accounts
+from .sessions import viewable_accounts
 
-__all__ = ["GorgiasKit", "busy_page", "csrf_exempt", "csrf_token", "get_kit", "viewable_accounts"]
+__all__ = [
+    "GorgiasKit",
+    "busy_page",
+    "csrf_exempt",
+    "csrf_token",
+    "get_kit",
+    "trust_proxies",
+    "viewable_accounts",
+]

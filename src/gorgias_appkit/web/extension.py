@@ -4,9 +4,10 @@
 in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
 from starting), builds the :class:`Kit`, runs the migrations, and registers the install
 blueprint, the CSRF check for every state-changing request, the request deadline
-(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers, a JSON ``default``
-that masks :class:`Secret` values, and the secret scrubber on werkzeug's request log (so
-``flask run`` never prints a callback's ``code`` or ``state``). The kit lives in
+(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers (and ``Cache-Control:
+no-store`` on every page), the throttles (:mod:`.throttle`), the secret-key fallbacks, a JSON
+``default`` that masks :class:`Secret` values, and the secret scrubber on werkzeug's request log
+(so ``flask run`` never prints a callback's ``code`` or ``state``). The kit lives in
 ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
 
@@ -27,6 +28,8 @@ from ..kit import Kit
 from ..store.instance import with_defaults
 from . import security
 from .deadline import init_deadline
+from .throttle import EXTENSION_KEY as THROTTLE_KEY
+from .throttle import Throttle
 from .views import bp
 
 EXTENSION_KEY = "gorgias_appkit"
@@ -52,12 +55,20 @@ class GorgiasKit:
             )
         kit = Kit(settings, **self.kit_options)
         app.secret_key = settings.secret_key.reveal()
+        # A rotation rolled out with the old key here keeps every session; without it, every
+        # cookie stops verifying and every session ends (issue 9 item 3).
+        app.config["SECRET_KEY_FALLBACKS"] = [
+            key.reveal() for key in settings.web.secret_key_fallbacks
+        ]
         secure = settings.app_url.startswith("https://")
         security.configure_cookies(app, secure=secure)
         _mask_secrets_in_json(app)
         # werkzeug's request log (``flask run``, the demo) must not show a callback's code.
         install_log_scrubber(logging.getLogger("werkzeug"))
         app.extensions[EXTENSION_KEY] = kit
+        app.extensions[THROTTLE_KEY] = Throttle(
+            kit.throttle_storage, web=settings.web, clock=kit.clock
+        )
         app.register_blueprint(bp)
         app.before_request(security.csrf_protect)
         init_deadline(app)  # first of every before_request hook

@@ -17,7 +17,6 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import abort
-from flask import current_app
 from flask import request
 
 from ..metrics import CONTENT_TYPE
@@ -26,8 +25,6 @@ from ..metrics import Gauge
 from .extension import get_kit
 from .operator import admin_configured
 from .operator import is_admin
-
-METRICS_TOKEN = "GORGIAS_METRICS_TOKEN"  # noqa: S105 - a setting's name
 
 bp = Blueprint("metrics", __name__)
 
@@ -38,19 +35,19 @@ def init_metrics(app: Flask) -> None:
 
 
 def _bearer_ok() -> bool:
-    expected = str(current_app.config.get(METRICS_TOKEN) or "")
+    expected = get_kit().settings.web.metrics_token
     scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
     return (
-        bool(expected)
+        expected is not None
         and scheme.lower() == "bearer"
-        and hmac.compare_digest(sent.strip().encode(), expected.encode())
+        and hmac.compare_digest(sent.strip().encode(), expected.reveal().encode())
     )
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     """Installations by health and the kit's counters; bearer token or admin login."""
-    if not current_app.config.get(METRICS_TOKEN) and not admin_configured():
+    if get_kit().settings.web.metrics_token is None and not admin_configured():
         abort(404)
     if not (_bearer_ok() or is_admin()):
         response = Response("authentication required\n", 401, content_type=CONTENT_TYPE)

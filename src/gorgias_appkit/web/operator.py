@@ -2,10 +2,14 @@
 
 Off unless the operator configures an admin (``GORGIAS_ADMIN_USER`` and
 ``GORGIAS_ADMIN_PASSWORD_HASH``, a ``werkzeug.security`` hash such as ``gorgias-appkit admin
-password-hash`` prints): then every route answers 404. The login lives in the signed session for
-eight hours; every state-changing form carries the session's CSRF token. Pages show token
-expiries and fingerprints, never a token. Register with :func:`init_operator` (the reference app
-does); ``/metrics`` (:mod:`.metrics`) accepts the same login.
+password-hash`` prints; both checked with every other setting in ``KitSettings``): then every
+route answers 404. The login is a server-side session record (:mod:`.sessions`) that lasts
+``GORGIAS_ADMIN_LOGIN_TTL`` (eight hours) and ends at logout; logging in gives the browser a new
+session id and CSRF token. Attempts are throttled per address and per user name, and password
+checks are capped per process (:mod:`.throttle`). Every state-changing form carries the
+session's CSRF token. Pages show token expiries and fingerprints, never a token. Register with
+:func:`init_operator` (the reference app does); ``/metrics`` (:mod:`.metrics`) accepts the same
+login.
 """
 
 from __future__ import annotations
@@ -24,65 +28,57 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from ..core.settings import looks_like_password_hash
-from ..errors import ConfigError
+from ..core.web_settings import WebSettings
 from ..errors import GorgiasAppError
+from . import sessions
 from .extension import get_kit
 from .security import csrf_token
 from .security import require_csrf
+from .throttle import client_address
+from .throttle import get_throttle
 
 log = logging.getLogger("gorgias_appkit.operator")
 
-ADMIN_USER = "GORGIAS_ADMIN_USER"
-ADMIN_PASSWORD_HASH = "GORGIAS_ADMIN_PASSWORD_HASH"  # noqa: S105 - a setting's name
-SESSION_TTL = 8 * 3600
-_SESSION_KEY = "admin"
+MAX_FIELD = 1024  # a user name or password longer than this is wrong, and not hashed
 
 bp = Blueprint("operator", __name__, url_prefix="/admin", template_folder="operator_templates")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def init_operator(app: Flask) -> None:
-    """Check the admin settings (a :class:`ConfigError` at start-up) and add the pages."""
-    user, hashed = app.config.get(ADMIN_USER), app.config.get(ADMIN_PASSWORD_HASH)
-    if bool(user) != bool(hashed):
-        raise ConfigError([f"set both {ADMIN_USER} and {ADMIN_PASSWORD_HASH}, or neither"])
-    if hashed and not looks_like_password_hash(str(hashed)):
-        raise ConfigError(
-            [
-                f"{ADMIN_PASSWORD_HASH} must be a werkzeug password hash "
-                "(`gorgias-appkit admin password-hash` prints one), not a password"
-            ]
-        )
-    app.register_blueprint(bp)
+    """Add the operator pages to ``app`` (after ``GorgiasKit``, which checks the settings)."""
+    if bp.name not in app.blueprints:
+        app.register_blueprint(bp)
+
+
+def _web() -> WebSettings:
+    return get_kit().settings.web
 
 
 def admin_configured() -> bool:
     """Whether the operator set up an admin login for this app."""
-    return bool(current_app.config.get(ADMIN_USER) and current_app.config.get(ADMIN_PASSWORD_HASH))
+    return _web().admin_configured
 
 
 def is_admin() -> bool:
-    """Whether this browser holds a live admin login."""
-    login = session.get(_SESSION_KEY)
-    if not admin_configured() or not isinstance(login, dict):
+    """Whether this browser holds a live admin login (its session record says so)."""
+    web = _web()
+    login = sessions.admin_user()
+    if not web.admin_configured or login is None:
         return False
-    since = login.get("at")
-    now = get_kit().clock.now().timestamp()
-    fresh = isinstance(since, int | float) and 0 <= now - since < SESSION_TTL
-    return fresh and login.get("user") == current_app.config.get(ADMIN_USER)
+    user, age = login
+    fresh = 0 <= age < web.admin_login_ttl
+    return fresh and hmac.compare_digest(user.encode(), web.admin_user.encode())
 
 
 def admin_required(view: F) -> F:
@@ -115,23 +111,36 @@ def login() -> ResponseReturnValue:
     require_csrf()
     user = request.form.get("username", "")
     password = request.form.get("password", "")
-    expected_user = str(current_app.config[ADMIN_USER])
-    user_ok = hmac.compare_digest(user.encode(), expected_user.encode())
-    hashed = str(current_app.config[ADMIN_PASSWORD_HASH]) if user_ok else _dummy_hash()
-    if not (check_password_hash(hashed, password) and user_ok):
+    if len(user) > MAX_FIELD or len(password) > MAX_FIELD:
+        user, password = "", ""  # refused below like any wrong password, never truncated
+    throttle = get_throttle()
+    throttle.login_attempt(client_address(), user)  # 429 before any hash is computed
+    with throttle.hash_check():  # 503 at once when this process is busy hashing
+        accepted = _credentials_ok(user, password)
+    if not accepted:
+        throttle.login_failed(user)
         log.warning("admin login refused", extra={"event": "admin_login_failed"})
         return _page("gorgias_appkit/operator/login.html", 401, failed=True)
-    session[_SESSION_KEY] = {"user": expected_user, "at": get_kit().clock.now().timestamp()}
+    sessions.log_admin_in(_web().admin_user)  # a new session id and CSRF token
     log.info("admin logged in", extra={"event": "admin_login"})
     return redirect(url_for("operator.installations"), code=303)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the admin login."""
+    """End the admin login: the session record is deleted, so a saved cookie is worthless."""
     require_csrf()
-    session.pop(_SESSION_KEY, None)
+    sessions.end_session()
     return redirect(url_for("operator.login") if admin_configured() else "/", code=303)
+
+
+def _credentials_ok(user: str, password: str) -> bool:
+    web = _web()
+    user_ok = hmac.compare_digest(user.encode(), web.admin_user.encode())
+    # The hash is checked whatever the name, so both mistakes take the same time.
+    stored = web.admin_password_hash
+    hashed = stored.reveal() if user_ok and stored is not None else _dummy_hash()
+    return check_password_hash(hashed, password) and user_ok
 
 
 @bp.get("/")

@@ -9,7 +9,8 @@
   (SEC-10).
 - Return paths after an install are relative paths of this app's own GET routes, never URLs
   (SEC-09). The redirect_uri itself never comes from the request (``Host``/``X-Forwarded-*``).
-- Which accounts a browser may view lives in the signed session; never a token (SEC-12).
+- The signed session cookie holds a random session id, the CSRF token and flashed messages;
+  never a token (SEC-12). What the id grants lives in the database (:mod:`.sessions`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ INSTALL_COOKIE = "gorgias_install"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _CSRF_KEY = "csrf"
-_ACCOUNTS_KEY = "accounts"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _EXEMPT_ATTR = "_gorgias_csrf_exempt"
 # A return path: an absolute path of plain characters. No scheme, host, backslash, percent,
@@ -136,30 +136,6 @@ def _same_origin(origin: str) -> bool:
     return bool(mine.netloc) and (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc)
 
 
-# -- sessions --------------------------------------------------------------------------------
-def viewable_accounts() -> list[str]:
-    """Accounts this browser installed (or reconnected) in its current session."""
-    value = session.get(_ACCOUNTS_KEY)
-    return [a for a in value if isinstance(a, str)] if isinstance(value, list) else []
-
-
-def start_fresh_session(account: str) -> None:
-    """Regenerate the session after an install (SEC-11), carrying over only the account list.
-
-    Everything else a planted or pre-install cookie held (its CSRF token, any other key) is
-    dropped, and the browser gets a new cookie value.
-    """
-    accounts = [a for a in viewable_accounts() if a != account] + [account]
-    session.clear()
-    session[_ACCOUNTS_KEY] = accounts[-20:]
-    session[_CSRF_KEY] = secrets.token_urlsafe(32)
-
-
-def forget_account(account: str) -> None:
-    """Stop showing ``account`` to this browser (after a disconnect)."""
-    session[_ACCOUNTS_KEY] = [a for a in viewable_accounts() if a != account]
-
-
 # -- return paths and prefetches -------------------------------------------------------------
 def safe_return_path(value: object) -> str | None:
     """Return ``value`` if it is a relative path to one of this app's pages, else ``None``.
@@ -186,7 +162,14 @@ def is_prefetch() -> bool:
 
 # -- headers ---------------------------------------------------------------------------------
 def security_headers(response: Response) -> Response:
-    """Headers on every response of the app (SEC-16)."""
+    """Headers on every response of the app (SEC-16).
+
+    Every response but static files is ``Cache-Control: no-store`` unless its view chose
+    otherwise: pages show account data or carry a form's CSRF token (issue 9 item 9).
+    """
+    endpoint = request.endpoint or ""
+    if endpoint != "static" and not endpoint.endswith(".static"):
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

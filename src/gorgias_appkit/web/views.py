@@ -37,7 +37,12 @@ from ..oauth import protocol
 from ..oauth.install import AccountNotEnabled
 from ..oauth.install import new_browser_id
 from . import security
+from . import sessions
 from .deadline import busy_page
+from .throttle import Busy
+from .throttle import Throttled
+from .throttle import client_address
+from .throttle import get_throttle
 
 log = logging.getLogger("gorgias_appkit.web")
 
@@ -77,6 +82,8 @@ def install() -> Response:
     account = request.args.get("account")
     if account is None:
         return _no_store(make_response(render_template("gorgias_appkit/install.html")))
+    # Each start may cost a stored state and a discovery fetch: bounded per address (item 8).
+    get_throttle().install_started(client_address())
     # One binding value per browser, reused by concurrent installs (acme and globex in two tabs).
     browser_id = security.browser_id(_secure()) or new_browser_id()
     return_to = security.safe_return_path(request.args.get("next"))
@@ -99,7 +106,7 @@ def callback() -> Response:
     query = protocol.callback_query(request.args.items(multi=True))
     result = _kit().complete_install(query, browser_id=browser_id)
     account = result.installation.account
-    security.start_fresh_session(account)
+    sessions.start_fresh_session(account)
     flash("installed" if result.is_new else "reinstalled")
     for scope in result.missing_scopes:
         flash(f"missing_scope:{scope}")
@@ -114,10 +121,9 @@ def callback() -> Response:
 def disconnect(account: str) -> Response:
     """Revoke and forget ``account``'s tokens (CSRF-protected; only the installing browser)."""
     security.require_csrf()
-    if account not in security.viewable_accounts():
+    if account not in sessions.viewable_accounts():
         return _page("not_yours", 403, account=account)
-    _kit().disconnect(account)
-    security.forget_account(account)
+    _kit().disconnect(account)  # ends every session's hold on the account, this one's too
     return _no_store(
         make_response(render_template("gorgias_appkit/disconnected.html", account=account))
     )
@@ -216,3 +222,19 @@ def _api(exc: ApiError) -> Response:
 @bp.app_errorhandler(security.CsrfRejected)
 def _csrf(exc: security.CsrfRejected) -> Response:
     return _page("csrf", 403)
+
+
+@bp.app_errorhandler(Throttled)
+def _throttled(exc: Throttled) -> Response:
+    # Issue 9 items 4 and 8: a page, not a 500, and when to come back.
+    response = _page("throttled", 429, retry_after=exc.retry_after)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@bp.app_errorhandler(Busy)
+def _app_busy(exc: Busy) -> Response:
+    # The per-process cap on password checks, or the throttle store not answering.
+    response = _page("app_busy", 503)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response

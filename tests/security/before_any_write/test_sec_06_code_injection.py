@@ -12,15 +12,14 @@ from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_sandbox import SandboxControl
 
 from ..support import consent
-from ..support import decode_session
+from ..support import granted
 from ..support import query_of
 
 
 def _nothing_bound(app: Flask, client: FlaskClient, sandbox: SandboxControl) -> None:
     assert app.extensions["gorgias_appkit"].installation("acme") is None
     assert sandbox.count("acme", "api.GET /api/account") == 0
-    session = client.get_cookie("session")  # the victim's session got nothing
-    assert session is None or "acme" not in decode_session(session.value).get("accounts", [])
+    assert "acme" not in granted(app, client)  # the victim's session got nothing
 
 
 def test_attackers_code_in_the_victims_callback_fails_pkce(
