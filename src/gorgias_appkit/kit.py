@@ -37,7 +37,12 @@ from .core.retry import RetryPolicy
 from .core.secret import SCRUBBER
 from .core.secret import Secret
 from .core.settings import KitSettings
+from .errors import GorgiasAppError
 from .errors import InstallationNotFound
+from .inbound.declarations import Integrations
+from .inbound.health import RepairResult
+from .inbound.provision import SyncReport
+from .inbound.wiring import build_inbound
 from .oauth.client import TOKEN_RETRY
 from .oauth.client import OAuthClient
 from .oauth.discovery import JwksCache
@@ -147,6 +152,7 @@ class Kit:
             clock=self.clock,
         )
         self.objects = AccountObjects(ledger=self.ledger, client_for=self._client)
+        self.inbound = build_inbound(self, keyring=keyring)
 
     def _bucket_store(self) -> BucketStore:
         if self.settings.redis_url is None:
@@ -185,6 +191,27 @@ class Kit:
         event = HookEvent.INSTALLED if result.is_new else HookEvent.REINSTALLED
         self.hooks.emit(LifecycleEvent(event, result.installation))
         return result
+
+    # -- the inbound half (Gorgias calling the app) ----------------------------------------
+    def declare(self, integrations: Integrations) -> None:
+        """Use the app's declared integrations and widgets (:class:`ConfigError` if wrong).
+
+        From now on every install and reinstall creates them in the account (with a fresh
+        key), ``sync`` updates them and disconnect deletes them.
+        """
+        self.inbound.declare(integrations)
+
+    def sync(self, account: str) -> SyncReport:
+        """Make ``account``'s Gorgias objects match the declarations (a new app version)."""
+        return self.inbound.sync(Account(account))
+
+    def rotate_inbound_key(self, account: str) -> SyncReport:
+        """A new key for ``account``'s integrations; the old one works for the grace period."""
+        return self.inbound.rotate_key(Account(account))
+
+    def repair(self, account: str) -> list[RepairResult]:
+        """Reactivate ``account``'s integrations Gorgias deactivated, once the app answers."""
+        return self.inbound.repair.repair(Account(account))
 
     # -- tokens and API --------------------------------------------------------------------
     def access_token_for(self, account: str) -> str:
@@ -254,6 +281,7 @@ class Kit:
 
     def close(self) -> None:
         """Release the HTTP client, the database pool and the Redis pool (if any)."""
+        self.inbound.close()
         self.http.close()
         close_budget = getattr(self.budget.store, "close", None)
         if callable(close_budget):
@@ -281,6 +309,9 @@ class Kit:
     def purge(self, account: str) -> Purged:
         """Forget every stored trace of ``account``: installation, history, ledger rows."""
         name = Account(account)
+        self.inbound.forget(name)
+        self.inbound.event_store.purge(name)
+        self.inbound.health_store.purge(name)
         forgotten = Purged(
             account=name,
             installation=self.store.delete(name),
@@ -301,6 +332,21 @@ class Kit:
     def refresh_due(self, *, within: float) -> list[RefreshReport]:
         """Refresh every usable installation expiring within ``within`` seconds (REL-12)."""
         return [self.refresh_if_due(a, within=within) for a in self.accounts_due(within=within)]
+
+    def repair_all(self) -> list[RepairResult]:
+        """Check every usable installation's integrations at Gorgias (``installs repair --all``)."""
+        results: list[RepairResult] = []
+        for installation in self.installations():
+            if installation.status.usable:
+                try:
+                    results += self.inbound.repair.repair(installation.account)
+                except GorgiasAppError as exc:  # one account's trouble never stops the others
+                    log.warning(
+                        "repair failed: %s",
+                        type(exc).__name__,
+                        extra={"account": installation.account, "event": "repair_failed"},
+                    )
+        return results
 
     def retry_pending_revocations(self) -> RevocationReport:
         """Retry upstream revocations that failed transiently and are due again (REL-10)."""

@@ -20,6 +20,8 @@ from .account import DEFAULT_URL_TEMPLATE
 from .account import UrlTemplate
 from .account import is_loopback_host
 from .account import parse_account
+from .inbound_settings import QUEUE_SCHEMES
+from .inbound_settings import InboundSettings
 from .secret import Secret
 
 # Granular scopes a typical app needs (gorgias-platform.md §2); `offline` gives a refresh
@@ -87,6 +89,8 @@ class KitSettings:
     rate_window: float = 20.0
     rate_interactive_share: float = 0.25
     rate_margin: int = 2
+    # The inbound half (Gorgias calling the app): inbound/ and web/inbound.py.
+    inbound: InboundSettings = field(default_factory=InboundSettings)
 
     @property
     def redirect_uri(self) -> str:
@@ -201,6 +205,7 @@ class _Parser:
             ),
             id_token_jwks=self.choice("GORGIAS_ID_TOKEN_JWKS", "discover", ID_TOKEN_JWKS_MODES),
             **self.rate_budget(),
+            inbound=self.inbound(),
         )
 
     def rate_budget(self) -> dict[str, Any]:
@@ -225,6 +230,28 @@ class _Parser:
             "rate_interactive_share": share,
             "rate_margin": int(margin),
         }
+
+    def inbound(self) -> InboundSettings:
+        return InboundSettings(
+            deadline=self.number("GORGIAS_INBOUND_DEADLINE", 8.0, minimum=0.5, maximum=60.0),
+            key_grace=self.number("GORGIAS_INBOUND_KEY_GRACE", 3600.0, maximum=30 * 86400.0),
+            at_risk=int(self.number("GORGIAS_INBOUND_AT_RISK", 10, minimum=1, maximum=99)),
+            queue_url=self.queue_url(),
+            max_attempts=int(self.number("GORGIAS_EVENT_MAX_ATTEMPTS", 8, minimum=1, maximum=50)),
+            retry_base=self.number("GORGIAS_EVENT_RETRY_BASE", 10.0, minimum=0.01),
+            retry_cap=self.number("GORGIAS_EVENT_RETRY_CAP", 3600.0, minimum=0.01),
+            lease=self.number("GORGIAS_EVENT_LEASE", 300.0, minimum=1.0),
+            sweep_after=self.number("GORGIAS_EVENT_SWEEP_AFTER", 60.0, minimum=0.0),
+        )
+
+    def queue_url(self) -> str:
+        raw = self.get("GORGIAS_QUEUE_URL")
+        if raw and not raw.startswith(QUEUE_SCHEMES):
+            self.problems.append(
+                "GORGIAS_QUEUE_URL must start with one of " + ", ".join(QUEUE_SCHEMES)
+            )
+            return ""
+        return raw
 
     def app_url(self, mode: str) -> str:
         raw = self.required("GORGIAS_APP_URL")

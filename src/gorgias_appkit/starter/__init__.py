@@ -1,7 +1,9 @@
 """The reference app: what a partner's own Gorgias app looks like, built on the public API only.
 
 ``create_app(test_config=None)``, flaskr style: defaults → ``GORGIAS_*`` environment variables →
-``test_config`` → :class:`GorgiasKit` → lifecycle hooks → blueprints. Behind a reverse proxy set
+``test_config`` → :class:`GorgiasKit` with the app's declared integrations and widgets
+(``integrations.py``: the kit creates them on install and serves the calls Gorgias makes) →
+blueprints. Behind a reverse proxy set
 ``GORGIAS_PROXY_FIX`` to the number of proxies so Flask trusts their ``X-Forwarded-*`` headers.
 """
 
@@ -20,7 +22,7 @@ from gorgias_appkit.web.metrics import init_metrics
 from gorgias_appkit.web.operator import init_operator
 
 from . import dashboard
-from . import provision
+from .integrations import integrations
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -35,8 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     _trust_proxies(app)
-    kit = GorgiasKit().init_app(app)
-    provision.register(app, kit)
+    GorgiasKit(integrations=integrations).init_app(app)
     init_operator(app)
     init_metrics(app)
     app.register_blueprint(dashboard.bp)

@@ -2,8 +2,10 @@
 
 ``init_app`` validates everything at start-up (one :class:`ConfigError` listing every problem:
 in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
-from starting), builds the :class:`Kit`, runs the migrations, and registers the install
-blueprint, the CSRF check for every state-changing request, the security headers, and a JSON
+from starting; so does a declared widget reading a path its handler's sample lacks), builds the
+:class:`Kit`, runs the migrations, declares the app's ``integrations``, registers the install
+blueprint and the endpoints Gorgias calls (``web/inbound.py``), the CSRF check for every
+state-changing request, the security headers, and a JSON
 ``default`` that masks :class:`Secret` values. The kit lives in
 ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
@@ -19,9 +21,11 @@ from flask import current_app
 from ..core.secret import Secret
 from ..core.settings import KitSettings
 from ..errors import ConfigError
+from ..inbound.declarations import Integrations
 from ..kit import Kit
 from ..store.instance import with_defaults
 from . import security
+from .inbound import bp as inbound_bp
 from .views import bp
 
 EXTENSION_KEY = "gorgias_appkit"
@@ -30,7 +34,14 @@ EXTENSION_KEY = "gorgias_appkit"
 class GorgiasKit:
     """``GorgiasKit(app)`` or ``ext = GorgiasKit(); ext.init_app(app)``."""
 
-    def __init__(self, app: Flask | None = None, **kit_options: Any) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        integrations: Integrations | None = None,
+        **kit_options: Any,
+    ) -> None:
+        self.integrations = integrations
         self.kit_options = kit_options
         if app is not None:
             self.init_app(app)
@@ -46,12 +57,19 @@ class GorgiasKit:
                 ["GORGIAS_SECRET_KEY is required (32+ random characters) to sign sessions"]
             )
         kit = Kit(settings, **self.kit_options)
+        if self.integrations is not None:
+            try:
+                kit.declare(self.integrations)  # a widget path missing from its sample stops here
+            except ConfigError:
+                kit.close()
+                raise
         app.secret_key = settings.secret_key.reveal()
         secure = settings.app_url.startswith("https://")
         security.configure_cookies(app, secure=secure)
         _mask_secrets_in_json(app)
         app.extensions[EXTENSION_KEY] = kit
         app.register_blueprint(bp)
+        app.register_blueprint(inbound_bp)
         app.before_request(security.csrf_protect)
         app.after_request(security.security_headers)
         return kit

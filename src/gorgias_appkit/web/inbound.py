@@ -1,0 +1,138 @@
+"""The endpoints Gorgias calls: ``/gorgias/inbound/<account>/<integration>[/<trigger>]``.
+
+Every call must carry the account's key in ``X-Appkit-Key`` (checked in constant time before
+anything else: a missing, wrong, old or another account's key is a 401 that says nothing more).
+A data integration (no trigger in the URL) is answered synchronously with its handler's JSON,
+within the deadline; an event integration's call is recorded once and answered 200 at once,
+its handler running later on the worker. With ``X-Appkit-Probe: 1`` a call only proves the
+route and the key work (the repair job's probe) and runs nothing. Every answer is JSON (Gorgias
+counts anything else as a failure) and ``no-store``; CSRF does not apply (no browser, no
+cookie: the key is the proof). The key never appears in a log line or an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
+
+from ..core.account import Account
+from ..errors import GorgiasAppError
+from ..errors import InvalidAccount
+from ..inbound.health import PROBE_HEADER
+from ..inbound.payloads import KEY_HEADER
+from ..inbound.payloads import PATH_PREFIX
+from ..inbound.payloads import parse_body
+from ..inbound.service import Target
+from ..kit import Kit
+from .security import csrf_exempt
+
+log = logging.getLogger("gorgias_appkit.web")
+MAX_BODY = 256 * 1024
+
+bp = Blueprint("gorgias_inbound", __name__, url_prefix=PATH_PREFIX)
+
+
+def get_kit() -> Kit:
+    kit = current_app.extensions["gorgias_appkit"]
+    if not isinstance(kit, Kit):
+        raise RuntimeError("GorgiasKit.init_app was not called on this app")
+    return kit
+
+
+def _json(status: int, **body: Any) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused() -> Response:
+    response = _json(401, error="unauthorized")
+    response.headers["WWW-Authenticate"] = f'ApiKey header="{KEY_HEADER}"'
+    return response
+
+
+def _authenticated(account: str) -> Account | Response:
+    """The account if the call's key is one it accepts now; else the 401 to send."""
+    try:
+        name = Account(account)
+    except InvalidAccount:
+        return _refused()
+    if not get_kit().inbound.authenticate(name, request.headers.get(KEY_HEADER)):
+        log.info(
+            "inbound call refused: no valid key",
+            extra={"account": name, "event": "inbound_refused"},
+        )
+        return _refused()
+    return name
+
+
+def _fields() -> dict[str, Any] | Response:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _json(413, error="the body is too large")
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return _json(413, error="the body is too large")
+    try:
+        body = parse_body(raw, request.content_type or "application/json")
+    except (ValueError, UnicodeDecodeError):
+        return _json(400, error="the body must be a JSON object or a urlencoded form")
+    return {**request.args.to_dict(), **body}
+
+
+def _target(account: Account, name: str, trigger: str | None) -> Target | Response:
+    found = get_kit().inbound.target(name, trigger)
+    return found if found is not None else _json(404, error="no such integration")
+
+
+@bp.route("/<account>/<name>", methods=["GET", "POST", "PUT"])
+@csrf_exempt
+def data_call(account: str, name: str) -> Response:
+    """Answer a data integration with its handler's JSON (what the widget shows)."""
+    owner = _authenticated(account)
+    if isinstance(owner, Response):
+        return owner
+    target = _target(owner, name, None)
+    if isinstance(target, Response):
+        return target
+    if request.headers.get(PROBE_HEADER) == "1":
+        return _json(200, ok=True, probe=True)
+    fields = _fields()
+    if isinstance(fields, Response):
+        get_kit().inbound.answered(owner, target, error=f"answered {fields.status_code}")
+        return fields
+    answer = get_kit().inbound.answer(owner, target, fields)
+    return _json(answer.status, **answer.body)
+
+
+@bp.post("/<account>/<name>/<trigger>")
+@csrf_exempt
+def event_call(account: str, name: str, trigger: str) -> Response:
+    """Record an event once and answer at once; the worker runs its handler."""
+    owner = _authenticated(account)
+    if isinstance(owner, Response):
+        return owner
+    target = _target(owner, name, trigger)
+    if isinstance(target, Response):
+        return target
+    if request.headers.get(PROBE_HEADER) == "1":
+        return _json(200, ok=True, probe=True)
+    fields = _fields()
+    if isinstance(fields, Response):
+        get_kit().inbound.answered(owner, target, error=f"answered {fields.status_code}")
+        return fields
+    recorded = get_kit().inbound.receive(owner, target, fields)
+    return _json(200, ok=True, duplicate=not recorded.is_new)
+
+
+@bp.errorhandler(GorgiasAppError)
+def _failed(exc: GorgiasAppError) -> Response:
+    # A store or configuration failure: Gorgias gets JSON (a 503 it will count), never a page.
+    log.error("inbound call failed: %s", type(exc).__name__, extra={"event": "inbound_failed"})
+    return _json(503, error="the app is unavailable")
