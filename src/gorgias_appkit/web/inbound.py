@@ -58,19 +58,32 @@ def _refused() -> Response:
     return response
 
 
-def _authenticated(account: str) -> Account | Response:
-    """The account if the call's key is one it accepts now; else the 401 to send."""
+def _authenticated(
+    account: str, name: str, trigger: str | None
+) -> tuple[Account, Target] | Response:
+    """The account and the integration the URL names, if the call's key opens them; else a 4xx.
+
+    A refused call for an installed account's declared integration is counted as a failed
+    answer (Gorgias counts it too: a key out of step with Gorgias shows up as "at risk"). An
+    unknown integration is a 404 only for a caller holding a valid key.
+    """
+    kit = get_kit()
     try:
-        name = Account(account)
+        owner = Account(account)
     except InvalidAccount:
         return _refused()
-    if not get_kit().inbound.authenticate(name, request.headers.get(KEY_HEADER)):
+    target = kit.inbound.target(name, trigger)
+    if not kit.inbound.authenticate(owner, request.headers.get(KEY_HEADER)):
         log.info(
             "inbound call refused: no valid key",
-            extra={"account": name, "event": "inbound_refused"},
+            extra={"account": owner, "event": "inbound_refused"},
         )
+        if target is not None and kit.installation(owner) is not None:
+            kit.inbound.answered(owner, target, error="key refused (401)")
         return _refused()
-    return name
+    if target is None:
+        return _json(404, error="no such integration")
+    return owner, target
 
 
 def _fields() -> dict[str, Any] | Response:
@@ -86,21 +99,14 @@ def _fields() -> dict[str, Any] | Response:
     return {**request.args.to_dict(), **body}
 
 
-def _target(account: Account, name: str, trigger: str | None) -> Target | Response:
-    found = get_kit().inbound.target(name, trigger)
-    return found if found is not None else _json(404, error="no such integration")
-
-
 @bp.route("/<account>/<name>", methods=["GET", "POST", "PUT"])
 @csrf_exempt
 def data_call(account: str, name: str) -> Response:
     """Answer a data integration with its handler's JSON (what the widget shows)."""
-    owner = _authenticated(account)
-    if isinstance(owner, Response):
-        return owner
-    target = _target(owner, name, None)
-    if isinstance(target, Response):
-        return target
+    checked = _authenticated(account, name, None)
+    if isinstance(checked, Response):
+        return checked
+    owner, target = checked
     if request.headers.get(PROBE_HEADER) == "1":
         return _json(200, ok=True, probe=True)
     fields = _fields()
@@ -115,12 +121,10 @@ def data_call(account: str, name: str) -> Response:
 @csrf_exempt
 def event_call(account: str, name: str, trigger: str) -> Response:
     """Record an event once and answer at once; the worker runs its handler."""
-    owner = _authenticated(account)
-    if isinstance(owner, Response):
-        return owner
-    target = _target(owner, name, trigger)
-    if isinstance(target, Response):
-        return target
+    checked = _authenticated(account, name, trigger)
+    if isinstance(checked, Response):
+        return checked
+    owner, target = checked
     if request.headers.get(PROBE_HEADER) == "1":
         return _json(200, ok=True, probe=True)
     fields = _fields()

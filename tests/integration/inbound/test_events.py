@@ -13,7 +13,6 @@ from gorgias_appkit import KitSettings
 from gorgias_appkit.core.inbound_records import EventStatus
 
 from ...conftest import kit_env
-
 from .conftest import ALL_TRIGGERS
 from .conftest import FAST
 from .conftest import LiveInbound
