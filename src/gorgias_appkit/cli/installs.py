@@ -1,4 +1,4 @@
-"""``gorgias-appkit installs …``: see, refresh, disconnect and forget installations.
+"""``gorgias-appkit installs …``: see, refresh, sync, repair, disconnect and forget installations.
 
 Configured by the same ``GORGIAS_*`` variables as the app (point it at the same database). A
 table on a terminal, JSON with ``--json``; no command ever prints a token, only fingerprints.
@@ -10,11 +10,15 @@ from __future__ import annotations
 import click
 
 from ..core.account import Account
+from ..errors import GorgiasAppError
 from ..kit import Kit
 from .context import pass_kit
+from .inbound import declared_kit
+from .inbound import integrations_option
 from .output import account_argument
 from .output import console
 from .output import event_dict
+from .output import health_dict
 from .output import installation_dict
 from .output import json_option
 from .output import ledger_dict
@@ -28,7 +32,7 @@ _YES = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmati
 
 @click.group()
 def installs() -> None:
-    """List, inspect, refresh, disconnect and purge installations."""
+    """List, inspect, refresh, sync, repair, disconnect and purge installations."""
 
 
 @installs.command("list")
@@ -78,12 +82,15 @@ def show_(kit: Kit, account: Account, limit: int, as_json: bool) -> None:
         raise click.ClickException(f"no installation for {account!r}")
     history = kit.history(account, limit=limit)
     ledger = kit.ledger.entries(account)
+    threshold = kit.settings.inbound.at_risk
+    health = kit.inbound.repair.of(account)
     if as_json:
         print_json(
             {
                 **installation_dict(installation),
                 "history": [event_dict(e) for e in history],
                 "ledger": [ledger_dict(e) for e in ledger],
+                "integrations": [health_dict(h, threshold) for h in health],
             }
         )
         return
@@ -116,6 +123,30 @@ def show_(kit: Kit, account: Account, limit: int, as_json: bool) -> None:
             ],
         )
     )
+    if health:
+        out.print(
+            table(
+                "Integrations (Gorgias deactivates one after 100 failed answers in a row)",
+                ["Integration", "State", "Failures in a row", "Last success", "Last error"],
+                [
+                    [
+                        h.integration,
+                        h.state(threshold),
+                        str(h.consecutive_failures),
+                        show(h.last_success_at, "never"),
+                        h.last_error or "",
+                    ]
+                    for h in health
+                ],
+            )
+        )
+    left = [e for e in ledger if e.live]
+    if left and not installation.status.usable:
+        out.print(
+            f"[bold]{len(left)} object(s) stay in {account}[/]: the app lost its access and "
+            "cannot delete them. The merchant deletes them in Gorgias, or reconnects and "
+            "disconnects."
+        )
     out.print(
         table(
             "History (newest first)",
@@ -224,3 +255,96 @@ def purge(kit: Kit, account: Account, yes: bool, as_json: bool) -> None:
         f"Purged {account}: installation and history forgotten, "
         f"{purged.ledger_rows} ledger row(s) deleted."
     )
+
+
+def _targets(kit: Kit, account: Account | None, every: bool) -> list[Account]:
+    if (account is None) == (not every):
+        raise click.UsageError("name one ACCOUNT or pass --all")
+    if account is not None:
+        if kit.installation(account) is None:
+            raise click.ClickException(f"no installation for {account!r}")
+        return [account]
+    return [i.account for i in kit.installations() if i.status.usable]
+
+
+_OPTIONAL_ACCOUNT = click.argument(
+    "account", required=False, callback=lambda _c, _p, v: account_argument(v) if v else None
+)
+_ALL = click.option("--all", "every", is_flag=True, help="Every usable installation.")
+
+
+@installs.command("sync")
+@_OPTIONAL_ACCOUNT
+@_ALL
+@integrations_option
+@json_option
+@pass_kit()
+def sync(
+    kit: Kit, account: Account | None, every: bool, integrations_ref: str | None, as_json: bool
+) -> None:
+    """Make the account's integrations and widgets match the app's declarations.
+
+    Run it after deploying a version whose declarations changed: objects are updated in place,
+    new ones created, ones no longer declared deleted. Exit 1 if any account failed.
+    """
+    declared_kit(kit, integrations_ref)
+    results, failed = [], 0
+    for name in _targets(kit, account, every):
+        try:
+            report = kit.sync(name)
+            results.append({"account": name, "ensured": report.ensured, "removed": report.removed})
+        except GorgiasAppError as exc:
+            failed += 1
+            results.append({"account": name, "error": str(exc)})
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            line = r.get("error") or f"{r['ensured']} object(s) in place, {r['removed']} removed"
+            click.echo(f"{r['account']}: {line}")
+    if failed:
+        raise SystemExit(1)
+
+
+@installs.command("repair")
+@_OPTIONAL_ACCOUNT
+@_ALL
+@integrations_option
+@json_option
+@pass_kit()
+def repair(
+    kit: Kit, account: Account | None, every: bool, integrations_ref: str | None, as_json: bool
+) -> None:
+    """Reactivate integrations Gorgias deactivated (100 failures), once the app answers again.
+
+    Each integration is read at Gorgias; a deactivated one is probed through the app's public
+    URL with the account's key, and reactivated if the app answers. Exit 1 if any stays off.
+    """
+    declared_kit(kit, integrations_ref)
+    results = []
+    for name in _targets(kit, account, every):
+        results += kit.repair(name)
+    rows = [
+        {"account": r.account, "integration": r.integration, "outcome": r.outcome} for r in results
+    ]
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            click.echo(f"{r['account']} {r['integration']}: {r['outcome'].replace('_', ' ')}")
+    if any(r["outcome"] == "still_failing" for r in rows):
+        raise SystemExit(1)
+
+
+@installs.command("rotate-key")
+@_ACCOUNT
+@integrations_option
+@pass_kit()
+def rotate_key(kit: Kit, account: Account, integrations_ref: str | None) -> None:
+    """Give the account's integrations a new key; the old one works for the grace period."""
+    declared_kit(kit, integrations_ref)
+    if kit.installation(account) is None:
+        raise click.ClickException(f"no installation for {account!r}")
+    kit.rotate_inbound_key(account)
+    grace = kit.settings.inbound.key_grace
+    click.echo(f"{account}: new key pushed to Gorgias; the old one is accepted for {grace:g} s.")

@@ -1,0 +1,148 @@
+"""``gorgias-appkit worker`` and ``events``: run the event queue and its jobs; see dead letters.
+
+The worker is the one background process an operator runs beside the web servers: it runs the
+app's event handlers from the queue (Huey; see ``inbound/queue.py``) and the periodic jobs that
+used to be cron lines: ``refresh-due`` and revocation retries (every 5 min), the sweep of
+events nobody took (every minute), install-state and retired-key purges (hourly), and the
+repair of integrations at risk (every 10 min; every one every 6 h). Run as many workers as you
+like, on as many machines as share the database (or Redis); ``--no-periodic`` on all but one
+saves the jobs' duplicate work (they are safe to run twice).
+
+The app's declarations come from ``GORGIAS_INTEGRATIONS`` (``module:attribute``, default the
+reference app's ``gorgias_appkit.starter.integrations:integrations``) or ``--integrations``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+from ..core.inbound_records import EventStatus
+from ..errors import ConfigError
+from ..inbound.declarations import Integrations
+from ..kit import Kit
+from .context import pass_kit
+from .output import console
+from .output import json_option
+from .output import print_json
+from .output import show
+from .output import table
+
+DEFAULT_INTEGRATIONS = "gorgias_appkit.starter.integrations:integrations"
+
+
+def load_integrations(reference: str | None) -> Integrations:
+    """Import ``module:attribute`` (an :class:`Integrations`, or a callable returning one)."""
+    ref = reference or os.environ.get("GORGIAS_INTEGRATIONS") or DEFAULT_INTEGRATIONS
+    module_name, _, attribute = ref.partition(":")
+    try:
+        found: object = getattr(importlib.import_module(module_name), attribute or "integrations")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError([f"GORGIAS_INTEGRATIONS: cannot import {ref!r} ({exc})"]) from None
+    if callable(found) and not isinstance(found, Integrations):
+        found = found()
+    if not isinstance(found, Integrations):
+        raise ConfigError([f"GORGIAS_INTEGRATIONS: {ref!r} is not an Integrations object"])
+    return found
+
+
+integrations_option = click.option(
+    "--integrations",
+    "integrations_ref",
+    metavar="MODULE:ATTR",
+    help="The app's declarations (default: GORGIAS_INTEGRATIONS, else the reference app's).",
+)
+
+
+def declared_kit(kit: Kit, reference: str | None) -> Kit:
+    """The kit with the app's declarations (a declaration problem is a plain error, exit 1)."""
+    kit.declare(load_integrations(reference))
+    return kit
+
+
+@click.command()
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-periodic", is_flag=True, help="Run events only, not the periodic jobs.")
+@integrations_option
+@pass_kit(migrate=True)
+def worker(kit: Kit, threads: int, no_periodic: bool, integrations_ref: str | None) -> None:
+    """Run the event handlers from the queue and the periodic jobs until stopped (Ctrl+C)."""
+    declared_kit(kit, integrations_ref)
+    queue = kit.inbound.queue
+    if queue.url.startswith("memory://"):
+        raise click.ClickException(
+            "the queue is in memory (an in-memory database): a worker in another process "
+            "cannot see it. Use a database file, PostgreSQL, Redis or GORGIAS_QUEUE_URL."
+        )
+    jobs = "no periodic jobs" if no_periodic else f"jobs: {', '.join(kit.inbound.jobs)}"
+    click.echo(f"worker: {threads} thread(s) on the {queue.url.split('://')[0]} queue, {jobs}")
+    kit.inbound.jobs["sweep"]()  # whatever was left open while no worker ran
+    queue.consumer(threads=threads, periodic=not no_periodic).run()
+
+
+@click.group()
+def events() -> None:
+    """Events Gorgias sent the app: list them (dead letters too) and replay a dead letter."""
+
+
+@events.command("list")
+@click.option("--account", help="Only this account.")
+@click.option("--dead", is_flag=True, help="Only dead letters (handlers that gave up).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@pass_kit()
+def list_events(kit: Kit, account: str | None, dead: bool, limit: int, as_json: bool) -> None:
+    """The newest events first, with their outcome, attempts and deliveries."""
+    found = kit.inbound.latest_events(
+        account, status=EventStatus.DEAD if dead else None, limit=limit
+    )
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": e.id,
+                    "account": e.account,
+                    "integration": e.integration,
+                    "trigger": e.trigger,
+                    "ticket_id": e.ticket_id,
+                    "status": e.status.value,
+                    "attempts": e.attempts,
+                    "deliveries": e.deliveries,
+                    "received_at": e.received_at.isoformat(timespec="seconds"),
+                    "last_error": e.last_error,
+                }
+                for e in found
+            ]
+        )
+        return
+    console().print(
+        table(
+            None,
+            ["Id", "Account", "Event", "Ticket", "Status", "Attempts", "Received", "Last error"],
+            [
+                [
+                    str(e.id),
+                    e.account,
+                    f"{e.integration} {e.trigger}",
+                    e.ticket_id or "",
+                    e.status.value,
+                    str(e.attempts),
+                    show(e.received_at),
+                    e.last_error or "",
+                ]
+                for e in found
+            ],
+        )
+    )
+
+
+@events.command("replay")
+@click.argument("event_id", type=int)
+@pass_kit()
+def replay(kit: Kit, event_id: int) -> None:
+    """Give a dead letter a new set of attempts (the worker runs it)."""
+    if not kit.inbound.replay(event_id):
+        raise click.ClickException(f"event {event_id} is not a dead letter")
+    click.echo(f"event {event_id} queued again")
