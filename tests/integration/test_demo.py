@@ -16,7 +16,7 @@ from ..conftest import wait_until_up
 
 
 def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
-    """Fresh folder: the demo installs acme, and a sandbox ticket shows the app's card (issue 11)."""
+    """Fresh folder: the demo installs acme; a sandbox ticket shows the app's card (issue 11)."""
     port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GORGIAS_", "SANDBOX_"))}
     exe = Path(sys.executable).with_name("gorgias-appkit")

@@ -34,6 +34,7 @@ from gorgias_appkit.inbound import wrapper
 from gorgias_appkit.testing import OffsetClock
 from gorgias_appkit.testing.sandbox import InstallDriver
 from gorgias_appkit.web import GorgiasKit
+from gorgias_appkit.web.operator import init_operator
 from gorgias_sandbox import SandboxControl
 
 from ...conftest import kit_env
@@ -178,6 +179,7 @@ def build_app(config: dict[str, str], probe: Probe, clock: OffsetClock) -> Flask
     app = Flask("inbound_test_app")
     app.config.update(config)
     GorgiasKit(integrations=declarations(probe), clock=clock).init_app(app)
+    init_operator(app)  # /admin answers 404 unless a test configures an admin
     return app
 
 
