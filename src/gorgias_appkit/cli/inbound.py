@@ -29,6 +29,7 @@ from .output import json_option
 from .output import print_json
 from .output import show
 from .output import table
+from .preflight_network import Finding
 
 DEFAULT_INTEGRATIONS = "gorgias_appkit.starter.integrations:integrations"
 
@@ -146,3 +147,23 @@ def replay(kit: Kit, event_id: int) -> None:
     if not kit.inbound.replay(event_id):
         raise click.ClickException(f"event {event_id} is not a dead letter")
     click.echo(f"event {event_id} queued again")
+
+
+def integrations_findings(reference: str | None) -> list[Finding]:
+    """The doctor's check of the app's declarations, widget contract included."""
+    try:
+        declared = load_integrations(reference)
+    except ConfigError as exc:
+        return [Finding("integrations", "fail", p) for p in exc.problems]
+    problems = declared.problems()
+    if problems:
+        return [Finding("integrations", "fail", p) for p in problems]
+    return [
+        Finding(
+            "integrations",
+            "ok",
+            f"{len(declared.data)} data and {len(declared.events)} event integration(s), "
+            f"{len(declared.widgets)} widget(s); every path a widget reads is in its "
+            "handler's sample answer.",
+        )
+    ]
