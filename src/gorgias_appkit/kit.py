@@ -58,6 +58,9 @@ from .store.engine import upgrade
 from .store.instance import with_defaults
 from .store.ports import BucketStore
 from .store.sql.buckets import SQLBucketStore
+from .store.sql.inbound_events import SQLInboundEvents
+from .store.sql.inbound_health import SQLInboundHealth
+from .store.sql.inbound_keys import SQLInboundKeys
 from .store.sql.installations import SQLInstallationStore
 from .store.sql.ledger import SQLLedger
 from .store.sql.revocations import SQLRevocationQueue
@@ -152,7 +155,12 @@ class Kit:
             clock=self.clock,
         )
         self.objects = AccountObjects(ledger=self.ledger, client_for=self._client)
-        self.inbound = build_inbound(self, keyring=keyring)
+        self.inbound = build_inbound(
+            self,
+            key_store=SQLInboundKeys(self.engine, keyring=keyring, clock=self.clock),
+            event_store=SQLInboundEvents(self.engine, clock=self.clock),
+            health_store=SQLInboundHealth(self.engine, clock=self.clock),
+        )
 
     def _bucket_store(self) -> BucketStore:
         if self.settings.redis_url is None:

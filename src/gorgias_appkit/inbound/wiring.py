@@ -8,42 +8,78 @@ registers the worker's periodic jobs on the queue.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
+from typing import Protocol
 
+import httpx
 from huey import crontab
 
+from ..api.client import GorgiasClient
+from ..api.objects import AccountObjects
 from ..core.account import Account
+from ..core.clock import Clock
 from ..core.events import HookEvent
+from ..core.events import Hooks
 from ..core.events import LifecycleEvent
 from ..core.retry import RetryPolicy
-from ..store.crypto import Keyring
-from ..store.sql.inbound_events import SQLInboundEvents
-from ..store.sql.inbound_health import SQLInboundHealth
-from ..store.sql.inbound_keys import SQLInboundKeys
+from ..core.settings import KitSettings
+from ..store.ports import Ledger
+from ..store.ports import StateStore
 from .answers import DataAnswers
 from .credentials import InboundKeys
+from .credentials import KeyStore
 from .events import EventRunner
+from .events import EventStore
+from .health import HealthStore
 from .health import IntegrationRepair
 from .provision import Provisioner
 from .queue import EventQueue
 from .queue import queue_url
 from .service import Inbound
 
-if TYPE_CHECKING:
-    from ..kit import Kit
+
+class Kit(Protocol):
+    """What the wiring uses of :class:`gorgias_appkit.kit.Kit` (which sits a layer above)."""
+
+    @property
+    def settings(self) -> KitSettings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def http(self) -> httpx.Client: ...
+
+    @property
+    def hooks(self) -> Hooks: ...
+
+    @property
+    def objects(self) -> AccountObjects: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def states(self) -> StateStore: ...
+
+    def _client(
+        self, account: Account, *, priority: Any = ..., deadline: float | None = ...
+    ) -> GorgiasClient: ...
+
+    def refresh_due(self, *, within: float) -> Any: ...
+
+    def retry_pending_revocations(self) -> Any: ...
+
+    def repair_all(self) -> Any: ...
 
 
-def build_inbound(kit: Kit, *, keyring: Keyring) -> Inbound:
-    """The kit's inbound half, hooked into its lifecycle."""
+def build_inbound(
+    kit: Kit, *, key_store: KeyStore, event_store: EventStore, health_store: HealthStore
+) -> Inbound:
+    """The kit's inbound half on the given stores, hooked into the kit's lifecycle."""
     options = kit.settings.inbound
-    keys = InboundKeys(
-        SQLInboundKeys(kit.engine, keyring=keyring, clock=kit.clock),
-        clock=kit.clock,
-        grace=options.key_grace,
-    )
+    keys = InboundKeys(key_store, clock=kit.clock, grace=options.key_grace)
     queue = EventQueue(queue_url(kit.settings))
-    event_store = SQLInboundEvents(kit.engine, clock=kit.clock)
-    health_store = SQLInboundHealth(kit.engine, clock=kit.clock)
     inbound: Inbound
 
     def declared() -> object:
