@@ -99,7 +99,10 @@ def make_huey(url: str, *, name: str = QUEUE_NAME) -> Huey:
     """A Huey instance on ``url`` (``sqlite:///``, ``postgresql://``, ``redis[s]://``, ``memory://``)."""
     options: dict[str, Any] = {"results": False, "serializer": JsonSerializer(), "utc": True}
     if url.startswith("sqlite:///"):
-        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), timeout=30, **options)
+        # No fsync: the queue is not the source of truth (the event table is, and the sweep
+        # re-enqueues whatever a crash took from the queue), so it need not survive power loss.
+        path = url.removeprefix("sqlite:///")
+        return SqliteHuey(name, filename=path, timeout=30, fsync=False, **options)
     if url.startswith("postgresql://"):
         return PostgresHuey(name, dsn=url, table_prefix="gorgias_queue", **options)
     if url.startswith(("redis://", "rediss://")):
@@ -191,7 +194,7 @@ class EventQueue:
             workers=threads,
             periodic=periodic,
             initial_delay=0.05,
-            max_delay=1.0,
+            max_delay=0.25,  # an idle SQLite queue is polled at most every 0.25 s
             worker_type="thread",
             check_worker_health=True,
         )
