@@ -10,8 +10,10 @@ Failures that never reach the app (it was down, its URL broke) are invisible to 
 :meth:`IntegrationRepair.repair` also asks Gorgias: an integration Gorgias deactivated is
 reactivated (``PUT`` with ``"deactivated_datetime": null``) once the app answers again, which a
 *probe* shows: the worker calls the integration's public URL with the account's key, as
-Gorgias would, and the app answers 2xx JSON without running the handler. The periodic job
-checks the integrations at risk; ``installs repair`` checks every one.
+Gorgias would, and the app answers 2xx JSON without running the handler. An integration still
+active whose calls carry a key the app refuses (a key push that failed) gets the current key
+pushed the same way. The periodic job checks the integrations at risk; ``installs repair``
+checks every one.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class IntegrationRepair:
         """Check ``account``'s integrations at Gorgias and reactivate the deactivated ones."""
         planned = {p.ledger_name: p for p in plan(self.declared()) if p.kind == "integrations"}
         client = self.client_for(account)
+        refused = {h.integration for h in self.store.of(account) if _key_refused(h)}
         results = []
         for entry in self.ledger.live(account):
             item = planned.get(entry.name or "")
@@ -134,7 +137,7 @@ class IntegrationRepair:
             name = item.ledger_name.removeprefix("integration:")
             if only is not None and name not in only:
                 continue
-            outcome = self._check(client, account, entry.remote_id, name, item)
+            outcome = self._check(client, account, entry.remote_id, name, item, name in refused)
             results.append(RepairResult(account=account, integration=name, outcome=outcome))
         return results
 
@@ -157,7 +160,13 @@ class IntegrationRepair:
         return results
 
     def _check(
-        self, client: GorgiasClient, account: Account, remote_id: str, name: str, item: Planned
+        self,
+        client: GorgiasClient,
+        account: Account,
+        remote_id: str,
+        name: str,
+        item: Planned,
+        key_refused: bool,
     ) -> str:
         try:
             current = client.get(f"/integrations/{remote_id}")
@@ -165,20 +174,23 @@ class IntegrationRepair:
             return "missing"  # `installs sync` creates it again
         deactivated = _when(current.get("deactivated_datetime"))
         self.store.seen_at_gorgias(account, name, deactivated_at=deactivated)
-        if deactivated is None:
+        if deactivated is None and not key_refused:
             return "active"
         if not self.probe(account, item):
             return "still_failing"
+        # Still active but sending a key the app refuses (a push that failed): push it now.
         key = self.keys.current(account) or self.keys.issue(account)
         payload = integration_payload(item, account=account, app_url=self.app_url, key=key)
         client.put(f"/integrations/{remote_id}", json={**payload, "deactivated_datetime": None})
         self.store.repaired(account, name)
+        outcome = "reactivated" if deactivated is not None else "key_pushed"
         log.info(
-            "integration %s reactivated",
+            "integration %s %s",
             name,
-            extra={"account": account, "event": "integration_reactivated"},
+            outcome.replace("_", " "),
+            extra={"account": account, "event": f"integration_{outcome}"},
         )
-        return "reactivated"
+        return outcome
 
     def probe(self, account: Account, item: Planned) -> bool:
         """Call the integration's public URL as Gorgias would; whether it answers 2xx JSON."""
@@ -194,6 +206,11 @@ class IntegrationRepair:
         except (httpx.HTTPError, ValueError):
             return False
         return 200 <= answer.status_code < 300
+
+
+def _key_refused(health: IntegrationHealth) -> bool:
+    """Whether Gorgias' latest calls carried a key the app no longer accepts."""
+    return health.consecutive_failures > 0 and (health.last_error or "").startswith("key refused")
 
 
 def _when(value: object) -> datetime | None:

@@ -20,9 +20,9 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from ..core.account import Account
-from ..errors import GorgiasAppError
 from ..errors import InvalidAccount
 from ..inbound.health import PROBE_HEADER
 from ..inbound.payloads import KEY_HEADER
@@ -135,8 +135,20 @@ def event_call(account: str, name: str, trigger: str) -> Response:
     return _json(200, ok=True, duplicate=not recorded.is_new)
 
 
-@bp.errorhandler(GorgiasAppError)
-def _failed(exc: GorgiasAppError) -> Response:
-    # A store or configuration failure: Gorgias gets JSON (a 503 it will count), never a page.
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _not_routed(exc: HTTPException) -> Response | HTTPException:
+    # Raised by routing, before any blueprint: JSON under our prefix, the app's page elsewhere.
+    if request.path.startswith(PATH_PREFIX + "/"):
+        return _failed(exc)
+    return exc
+
+
+@bp.errorhandler(Exception)
+def _failed(exc: Exception) -> Response:
+    # Gorgias only takes JSON: an HTTP error keeps its code, anything else (the database is
+    # down, a store error) is a 503 it will count, never an HTML page or a traceback.
+    if isinstance(exc, HTTPException):
+        return _json(exc.code or 500, error=(exc.name or "error").lower())
     log.error("inbound call failed: %s", type(exc).__name__, extra={"event": "inbound_failed"})
     return _json(503, error="the app is unavailable")

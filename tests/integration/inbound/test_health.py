@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from gorgias_appkit import Account
@@ -102,3 +103,46 @@ def test_a_401_on_a_fresh_token_infers_the_uninstall(live: LiveInbound) -> None:
     installation = live.kit.installation("acme")
     assert installation is not None and installation.status.value == "uninstalled"
     assert live.kit.history("acme")[0].event == "uninstall_inferred"
+
+
+def test_repair_pushes_the_current_key_to_an_integration_that_sends_an_old_one(
+    live: LiveInbound,
+) -> None:
+    """A key push that failed: calls refused, at risk, still active; repair pushes the key."""
+    live.install()
+    live.kit.inbound.keys.issue(Account("acme"))  # Gorgias still holds the previous key
+    for _ in range(2):
+        live.fire("ticket-updated")
+    assert states(live)["summary"]["active"] is True
+    (health,) = [h for h in live.kit.inbound.repair.at_risk() if h.integration == "summary"]
+    assert health.last_error == "key refused (401)"
+    results = {r.integration: r.outcome for r in live.kit.repair("acme")}
+    assert results["summary"] == results["audit:ticket-updated"] == "key_pushed"
+    assert results["audit:ticket-created"] == "active"
+    live.fire("ticket-updated")
+    assert live.kit.inbound.repair.at_risk() == []
+
+
+def test_every_inbound_answer_is_json_even_an_error(live: LiveInbound) -> None:
+    """Gorgias takes JSON only: a wrong method or an unknown integration is JSON too."""
+    live.install()
+    key = key_of(live)
+    wrong_method = httpx.delete(f"{live.url}/gorgias/inbound/acme/summary", timeout=10)
+    assert (wrong_method.status_code, wrong_method.json()) == (
+        405,
+        {"error": "method not allowed"},
+    )
+    unknown = httpx.post(
+        f"{live.url}/gorgias/inbound/acme/nothing", headers={"X-Appkit-Key": key}, timeout=10
+    )
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "no such integration"})
+    broken = httpx.post(
+        f"{live.url}/gorgias/inbound/acme/summary",
+        content=b"[1, 2]",
+        headers={"X-Appkit-Key": key, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert (broken.status_code, broken.json()["error"]) == (
+        400,
+        "the body must be a JSON object or a urlencoded form",
+    )
