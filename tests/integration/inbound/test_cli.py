@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gorgias_appkit import Account
 from gorgias_appkit import Kit
 from gorgias_appkit.cli.servers import ThreadedServer
 from gorgias_appkit.starter import create_app
@@ -135,3 +136,29 @@ def test_doctor_fails_on_a_widget_path_missing_from_the_sample(
     (finding,) = [f for f in json.loads(bad.stdout)["findings"] if f["check"] == "integrations"]
     assert finding["level"] == "fail"
     assert "reads 'last.id', which is not in the sample answer" in finding["message"]
+
+
+def test_installs_repair_and_show_report_the_100_failure_rule(
+    reference: dict[str, str], sandbox: SandboxControl
+) -> None:
+    """`installs show` says at risk; `installs repair` reactivates what Gorgias turned off."""
+    sandbox.configure(integration_failure_limit=2)
+    kit = Kit.from_env(reference)
+    try:
+        kit.inbound.keys.issue(Account("acme"))  # a key Gorgias never received: every call 401
+        ticket = kit.client_for("acme").latest_tickets(1)[0]["id"]
+        for _ in range(2):
+            sandbox.fire_event("acme", ticket, "ticket-updated")
+            sandbox.wait_for_deliveries(20)
+    finally:
+        kit.close()
+    env = {**reference, "GORGIAS_INBOUND_AT_RISK": "2"}
+    shown = json.loads(cli(env, "installs", "show", "acme", "--json").stdout)
+    (health,) = [h for h in shown["integrations"] if h["integration"] == "customer-tickets"]
+    assert (health["state"], health["consecutive_failures"]) == ("at risk", 2)
+    text = cli(env, "installs", "show", "acme").stdout
+    assert "Gorgias deactivates one after 100" in text and "at risk" in text
+    repaired = cli(reference, "installs", "repair", "acme")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "acme customer-tickets: reactivated" in repaired.stdout
+    assert all(s["active"] for s in sandbox.integration_states("acme"))
