@@ -17,6 +17,9 @@ from .context import KitGroup
 from .db import db
 from .doctor import doctor
 from .inbound import events
+from .inbound import repair
+from .inbound import rotate_key
+from .inbound import sync
 from .inbound import worker
 from .installs import installs
 from .keys import keys
@@ -48,3 +51,6 @@ for command in (
     admin,
 ):
     main.add_command(command)
+
+for command in (sync, repair, rotate_key):  # inbound/ subcommands of `installs`
+    installs.add_command(command)

@@ -1,4 +1,4 @@
-"""``gorgias-appkit worker`` and ``events``: run the event queue and its jobs; see dead letters.
+"""``worker``, ``events`` and ``installs sync|repair|rotate-key``: the inbound half's commands.
 
 The worker is the one background process an operator runs beside the web servers: it runs the
 app's event handlers from the queue (Huey; see ``inbound/queue.py``) and the periodic jobs that
@@ -19,11 +19,14 @@ import os
 
 import click
 
+from ..core.account import Account
 from ..core.inbound_records import EventStatus
 from ..errors import ConfigError
+from ..errors import GorgiasAppError
 from ..inbound.declarations import Integrations
 from ..kit import Kit
 from .context import pass_kit
+from .output import account_argument
 from .output import console
 from .output import json_option
 from .output import print_json
@@ -147,6 +150,99 @@ def replay(kit: Kit, event_id: int) -> None:
     if not kit.inbound.replay(event_id):
         raise click.ClickException(f"event {event_id} is not a dead letter")
     click.echo(f"event {event_id} queued again")
+
+
+def _targets(kit: Kit, account: Account | None, every: bool) -> list[Account]:
+    if (account is None) == (not every):
+        raise click.UsageError("name one ACCOUNT or pass --all")
+    if account is not None:
+        if kit.installation(account) is None:
+            raise click.ClickException(f"no installation for {account!r}")
+        return [account]
+    return [i.account for i in kit.installations() if i.status.usable]
+
+
+_OPTIONAL_ACCOUNT = click.argument(
+    "account", required=False, callback=lambda _c, _p, v: account_argument(v) if v else None
+)
+_ALL = click.option("--all", "every", is_flag=True, help="Every usable installation.")
+
+
+@click.command("sync")
+@_OPTIONAL_ACCOUNT
+@_ALL
+@integrations_option
+@json_option
+@pass_kit()
+def sync(
+    kit: Kit, account: Account | None, every: bool, integrations_ref: str | None, as_json: bool
+) -> None:
+    """Make the account's integrations and widgets match the app's declarations.
+
+    Run it after deploying a version whose declarations changed: objects are updated in place,
+    new ones created, ones no longer declared deleted. Exit 1 if any account failed.
+    """
+    declared_kit(kit, integrations_ref)
+    results, failed = [], 0
+    for name in _targets(kit, account, every):
+        try:
+            report = kit.sync(name)
+            results.append({"account": name, "ensured": report.ensured, "removed": report.removed})
+        except GorgiasAppError as exc:
+            failed += 1
+            results.append({"account": name, "error": str(exc)})
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            line = r.get("error") or f"{r['ensured']} object(s) in place, {r['removed']} removed"
+            click.echo(f"{r['account']}: {line}")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("repair")
+@_OPTIONAL_ACCOUNT
+@_ALL
+@integrations_option
+@json_option
+@pass_kit()
+def repair(
+    kit: Kit, account: Account | None, every: bool, integrations_ref: str | None, as_json: bool
+) -> None:
+    """Reactivate integrations Gorgias deactivated (100 failures), once the app answers again.
+
+    Each integration is read at Gorgias; a deactivated one is probed through the app's public
+    URL with the account's key, and reactivated if the app answers. Exit 1 if any stays off.
+    """
+    declared_kit(kit, integrations_ref)
+    results = []
+    for name in _targets(kit, account, every):
+        results += kit.repair(name)
+    rows = [
+        {"account": r.account, "integration": r.integration, "outcome": r.outcome} for r in results
+    ]
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            click.echo(f"{r['account']} {r['integration']}: {r['outcome'].replace('_', ' ')}")
+    if any(r["outcome"] == "still_failing" for r in rows):
+        raise SystemExit(1)
+
+
+@click.command("rotate-key")
+@click.argument("account", callback=lambda _c, _p, v: account_argument(v))
+@integrations_option
+@pass_kit()
+def rotate_key(kit: Kit, account: Account, integrations_ref: str | None) -> None:
+    """Give the account's integrations a new key; the old one works for the grace period."""
+    declared_kit(kit, integrations_ref)
+    if kit.installation(account) is None:
+        raise click.ClickException(f"no installation for {account!r}")
+    kit.rotate_inbound_key(account)
+    grace = kit.settings.inbound.key_grace
+    click.echo(f"{account}: new key pushed to Gorgias; the old one is accepted for {grace:g} s.")
 
 
 def integrations_findings(reference: str | None) -> list[Finding]:

@@ -1,6 +1,7 @@
 """The inbound half of an app: Gorgias calling it through HTTP integrations and sidebar widgets.
 
-- :mod:`.declarations`: what an app declares (integrations, widgets, handlers) and its checks;
+- :mod:`.declarations`: what an app declares (integrations, widgets, handlers);
+- :mod:`.checks`: everything wrong with a declaration, in one sentence each;
 - :mod:`.contract`: every ``path`` a widget reads exists in its handler's sample answer;
 - :mod:`.payloads`: the Gorgias objects a declaration becomes, and the dedupe key of an event;
 - :mod:`.credentials`: one random key per installation, sealed, rotatable, checked in constant

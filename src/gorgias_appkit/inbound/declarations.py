@@ -14,7 +14,6 @@ five. Older docs spell them with underscores: both spellings are accepted here. 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,8 +39,6 @@ EXCLUSIVE_TRIGGERS = ("ticket-assignment-updated", "ticket-status-updated")
 TRIGGERS = CLASSIC_TRIGGERS + EXCLUSIVE_TRIGGERS
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
-_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 # Field names the kit fills in itself (the dedupe key and the handler's ticket id).
 RESERVED_FIELDS = ("ticket_id", "ticket_updated")
 EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -287,67 +284,6 @@ class Integrations:
 
     def problems(self) -> list[str]:
         """Everything wrong with the declarations (empty: fine), widget contract included."""
-        from .contract import widget_problems
+        from .checks import problems  # the checks need the classes defined here
 
-        found = list(self._duplicates)
-        integrations: list[Declaration] = [*self.data.values(), *self.events.values()]
-        for declared in integrations:
-            found += _integration_problems(declared)
-        for widget in self.widgets.values():
-            found += _widget_shape_problems(widget, self)
-            source = self.data.get(widget.integration)
-            if source is not None:
-                found += widget_problems(widget, source)
-        return found
-
-
-def _integration_problems(declared: Declaration) -> list[str]:
-    where = f"integration {declared.name!r}"
-    found = []
-    if not _NAME.fullmatch(declared.name):
-        found.append(f"{where}: the name must be lowercase letters, digits and '-' (≤ 40)")
-    triggers = [canonical_trigger(t) for t in declared.triggers]
-    unknown = [t for t, c in zip(declared.triggers, triggers, strict=True) if c is None]
-    if unknown:
-        found.append(
-            f"{where}: unknown trigger(s) {', '.join(unknown)} (known: {', '.join(TRIGGERS)})"
-        )
-    if not declared.triggers:
-        found.append(f"{where}: declare at least one trigger")
-    on = {t for t in triggers if t}
-    if isinstance(declared, DataIntegration):
-        if on & set(EXCLUSIVE_TRIGGERS) and on & set(CLASSIC_TRIGGERS):
-            found.append(
-                f"{where}: Gorgias does not combine ticket-assignment-updated or "
-                "ticket-status-updated with the other triggers in one integration"
-            )
-        if declared.method not in ("GET", "POST", "PUT"):
-            found.append(f"{where}: method must be GET, POST or PUT")
-        if not isinstance(declared.sample, Mapping):
-            found.append(f"{where}: the sample answer must be a JSON object")
-    if declared.content_type not in (JSON, FORM):
-        found.append(f"{where}: content_type must be {JSON} or {FORM}")
-    for name, value in declared.fields.items():
-        if not _FIELD.fullmatch(name) or name in RESERVED_FIELDS:
-            found.append(f"{where}: field {name!r} is not allowed (reserved: {RESERVED_FIELDS})")
-        if not isinstance(value, str):
-            found.append(f"{where}: field {name!r} must be a template string")
-    return found
-
-
-def _widget_shape_problems(widget: Widget, declared: Integrations) -> list[str]:
-    where = f"widget {widget.name!r}"
-    found = []
-    if not _NAME.fullmatch(widget.name):
-        found.append(f"{where}: the name must be lowercase letters, digits and '-' (≤ 40)")
-    if widget.context not in ("ticket", "customer"):
-        found.append(f"{where}: context must be 'ticket' or 'customer'")
-    if widget.integration not in declared.data:
-        kind = "an event integration" if widget.integration in declared.events else "undeclared"
-        found.append(
-            f"{where}: shows integration {widget.integration!r}, which is {kind}; "
-            "a widget shows a data integration's answer"
-        )
-    if widget.template.type != "wrapper":
-        found.append(f"{where}: the template's root must be a wrapper")
-    return found
+        return list(self._duplicates) + problems(self)
