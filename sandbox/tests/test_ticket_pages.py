@@ -145,3 +145,29 @@ def test_customer_widgets_render_under_the_customer(
     page = flow.http.get(f"/acme/tickets/{setup['ticket_id']}").text
     customer_part = page.split('id="customer-widgets"')[1]
     assert '<span class="value">silver</span>' in customer_part
+
+
+def test_call_on_view_fills_the_sidebar_when_the_page_opens(
+    flow: Any, setup: Any, stub_app: Any, control: Any
+) -> None:
+    """With integration_call_on_view, opening a ticket calls the widgets' integrations first."""
+    stub_app.answer = {"tier": "bronze", "orders": []}
+    other = {
+        "name": "No widget",
+        "type": "http",
+        "http": {
+            "url": stub_app.url + "/ok",
+            "method": "GET",
+            "triggers": {"ticket-updated": True},
+        },
+    }
+    assert flow.api("POST", "/integrations", setup["token"], json=other).status_code == 201
+    url = f"/acme/tickets/{setup['ticket_id']}"
+    assert "No answer from this integration yet." in flow.http.get(url).text  # off by default
+    control.configure(integration_call_on_view=True)
+    page = flow.http.get(url).text
+    assert '<span class="value">bronze</span>' in page
+    calls = control.deliveries("acme")
+    assert [(c["trigger"], c["integration_id"]) for c in calls] == [
+        ("ticket-viewed", setup["integration"]["id"])
+    ]

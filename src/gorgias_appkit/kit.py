@@ -39,7 +39,12 @@ from .core.retry import RetryPolicy
 from .core.secret import SCRUBBER
 from .core.secret import Secret
 from .core.settings import KitSettings
+from .errors import GorgiasAppError
 from .errors import InstallationNotFound
+from .inbound.declarations import Integrations
+from .inbound.health import RepairResult
+from .inbound.provision import SyncReport
+from .inbound.wiring import build_inbound
 from .oauth.client import TOKEN_RETRY
 from .oauth.client import OAuthClient
 from .oauth.discovery import JwksCache
@@ -55,6 +60,9 @@ from .store.engine import upgrade
 from .store.instance import with_defaults
 from .store.ports import BucketStore
 from .store.sql.buckets import SQLBucketStore
+from .store.sql.inbound_events import SQLInboundEvents
+from .store.sql.inbound_health import SQLInboundHealth
+from .store.sql.inbound_keys import SQLInboundKeys
 from .store.sql.installations import SQLInstallationStore
 from .store.sql.ledger import SQLLedger
 from .store.sql.revocations import SQLRevocationQueue
@@ -161,6 +169,12 @@ class Kit:
             clock=self.clock,
         )
         self.objects = AccountObjects(ledger=self.ledger, client_for=self._client)
+        self.inbound = build_inbound(
+            self,
+            key_store=SQLInboundKeys(self.engine, keyring=keyring, clock=self.clock),
+            event_store=SQLInboundEvents(self.engine, clock=self.clock),
+            health_store=SQLInboundHealth(self.engine, clock=self.clock),
+        )
 
     def _bucket_store(self) -> BucketStore:
         if self.settings.redis_url is None:
@@ -213,6 +227,27 @@ class Kit:
         event = HookEvent.INSTALLED if result.is_new else HookEvent.REINSTALLED
         self.hooks.emit(LifecycleEvent(event, result.installation))
         return result
+
+    # -- the inbound half (Gorgias calling the app) ----------------------------------------
+    def declare(self, integrations: Integrations) -> None:
+        """Use the app's declared integrations and widgets (:class:`ConfigError` if wrong).
+
+        From now on every install and reinstall creates them in the account (with a fresh
+        key), ``sync`` updates them and disconnect deletes them.
+        """
+        self.inbound.declare(integrations)
+
+    def sync(self, account: str) -> SyncReport:
+        """Make ``account``'s Gorgias objects match the declarations (a new app version)."""
+        return self.inbound.sync(Account(account))
+
+    def rotate_inbound_key(self, account: str) -> SyncReport:
+        """A new key for ``account``'s integrations; the old one works for the grace period."""
+        return self.inbound.rotate_key(Account(account))
+
+    def repair(self, account: str) -> list[RepairResult]:
+        """Reactivate ``account``'s integrations Gorgias deactivated, once the app answers."""
+        return self.inbound.repair.repair(Account(account))
 
     # -- tokens and API --------------------------------------------------------------------
     def access_token_for(self, account: str) -> str:
@@ -282,6 +317,7 @@ class Kit:
 
     def close(self) -> None:
         """Release the HTTP client, the database pool and the Redis pool (if any)."""
+        self.inbound.close()
         self.http.close()
         close_budget = getattr(self.budget.store, "close", None)
         if callable(close_budget):
@@ -316,6 +352,9 @@ class Kit:
     def purge(self, account: str) -> Purged:
         """Forget every stored trace of ``account``: installation, history, ledger rows."""
         name = Account(account)
+        self.inbound.forget(name)
+        self.inbound.event_store.purge(name)
+        self.inbound.health_store.purge(name)
         forgotten = Purged(
             account=name,
             installation=self.store.delete(name),
@@ -353,6 +392,21 @@ class Kit:
                 storage.purge_expired() if isinstance(storage, SQLThrottleStorage) else 0
             ),
         )
+
+    def repair_all(self) -> list[RepairResult]:
+        """Check every usable installation's integrations at Gorgias (``installs repair --all``)."""
+        results: list[RepairResult] = []
+        for installation in self.installations():
+            if installation.status.usable:
+                try:
+                    results += self.inbound.repair.repair(installation.account)
+                except GorgiasAppError as exc:  # one account's trouble never stops the others
+                    log.warning(
+                        "repair failed: %s",
+                        type(exc).__name__,
+                        extra={"account": installation.account, "event": "repair_failed"},
+                    )
+        return results
 
     def retry_pending_revocations(self) -> RevocationReport:
         """Retry upstream revocations that failed transiently and are due again (REL-10)."""

@@ -41,7 +41,7 @@ def test_operator_logs_in_refreshes_and_disconnects(
         submit(operator, "#refresh")
         assert operator.locator(".notice.ok").inner_text() == "Refresh done."
         assert live.kit.installation("acme").tokens.access_token != before
-        assert operator.locator("#ledger tbody tr").count() == 2
+        assert operator.locator("#ledger tbody tr").count() == 5
         operator.screenshot(path=str(screenshots / "operator-detail.png"), full_page=True)
 
         submit(operator, "#disconnect")

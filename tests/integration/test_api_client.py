@@ -191,7 +191,11 @@ def test_a_401_leads_to_exactly_one_refresh(kit: Kit, sandbox: SandboxControl) -
 
 
 def test_a_401_after_the_refresh_marks_the_installation(kit: Kit, sandbox: SandboxControl) -> None:
-    """REL-07: a fresh token refused again raises Unauthorized after exactly one refresh."""
+    """REL-07: a fresh token refused again raises Unauthorized after exactly one refresh.
+
+    Issue 11: Gorgias refusing a token it issued a moment ago means the app was removed there,
+    so the installation is ``uninstalled`` (an inferred uninstall), its dead tokens dropped.
+    """
     refreshes = sandbox.count("acme", "oauth.token.refresh_token")
     sent = gets(sandbox, "/api/account")
     sandbox.add_fault(path="/api/account", mode="status", status=401, count=-1)
@@ -200,7 +204,8 @@ def test_a_401_after_the_refresh_marks_the_installation(kit: Kit, sandbox: Sandb
     assert sandbox.count("acme", "oauth.token.refresh_token") == refreshes + 1
     assert gets(sandbox, "/api/account") == sent + 2
     installation = kit.installation("acme")
-    assert installation is not None and installation.status is InstallStatus.NEEDS_REAUTH
+    assert installation is not None and installation.status is InstallStatus.UNINSTALLED
+    assert installation.tokens is None
 
 
 def test_resource_helpers_cover_what_an_app_uses(kit: Kit, sandbox: SandboxControl) -> None:

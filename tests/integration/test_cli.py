@@ -79,7 +79,7 @@ def test_installs_show_has_history_and_ledger(
     data = json.loads(run(app_config, "installs", "show", "acme", "--json").stdout)
     assert data["account"] == "acme" and data["health"] == "active"
     assert [e["event"] for e in data["history"]] == ["installed"]
-    assert sorted(e["kind"] for e in data["ledger"]) == ["integrations", "widgets"]
+    assert sorted(e["kind"] for e in data["ledger"]) == ["integrations"] * 4 + ["widgets"]
     text = run(app_config, "installs", "show", "acme").output
     assert "History" in text and "ledger" in text and "widgets" in text
 
@@ -125,14 +125,14 @@ def test_installs_refresh_forces_a_new_token(
 def test_installs_refresh_of_a_revoked_install_says_reconnect(
     installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
 ) -> None:
-    """A refresh Gorgias refuses marks the install needs_reauth and exits 1."""
+    """A refresh Gorgias refuses means the app was removed there: uninstalled, exit 1."""
     installer.install("acme")
     sandbox.revoke_account("acme")
     result = run(app_config, "installs", "refresh", "acme")
     assert result.exit_code == 1
-    assert "needs_reauth" in result.output and "reconnect" in result.output
+    assert "uninstalled" in result.output and "reconnect" in result.output
     listed = json.loads(run(app_config, "installs", "list", "--json").stdout)
-    assert listed[0]["health"] == "needs_reauth"
+    assert listed[0]["health"] == "uninstalled"
 
 
 def test_installs_disconnect_removes_objects_and_revokes(
@@ -143,7 +143,7 @@ def test_installs_disconnect_removes_objects_and_revokes(
     result = run(app_config, "installs", "disconnect", "acme", "--yes", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["health"], data["objects_removed"], data["objects_left"]) == ("uninstalled", 2, 0)
+    assert (data["health"], data["objects_removed"], data["objects_left"]) == ("uninstalled", 5, 0)
     assert sandbox.objects("acme") == {"integrations": [], "widgets": []}
     assert [g["status"] for g in sandbox.grants("acme")] == ["revoked"]
 
@@ -154,10 +154,10 @@ def test_installs_disconnect_asks_first(
     """Without --yes the operator confirms; answering no changes nothing."""
     installer.install("acme")
     result = run(app_config, "installs", "disconnect", "acme", stdin="n\n")
-    assert result.exit_code == 1 and "Remove 2 object(s)" in result.output
+    assert result.exit_code == 1 and "Remove 5 object(s)" in result.output
     assert len(sandbox.objects("acme")["widgets"]) == 1
     confirmed = run(app_config, "installs", "disconnect", "acme", stdin="y\n")
-    assert "2 object(s) removed" in confirmed.output
+    assert "5 object(s) removed" in confirmed.output
 
 
 def test_installs_disconnect_interrupted_exits_1_and_resumes(
@@ -170,7 +170,7 @@ def test_installs_disconnect_interrupted_exits_1_and_resumes(
     )
     first = run(app_config, "installs", "disconnect", "acme", "--yes")
     assert first.exit_code == 1
-    assert "2 object(s) left; disconnect again to resume" in first.output
+    assert "5 object(s) left; disconnect again to resume" in first.output
     assert [g["status"] for g in sandbox.grants("acme")] == ["active"]
     second = run(app_config, "installs", "disconnect", "acme", "--yes")
     assert second.exit_code == 0, second.output
@@ -184,9 +184,9 @@ def test_installs_purge_forgets_every_trace(
     installer.install("acme")
     asked = run(app_config, "installs", "purge", "acme", stdin="n\n")
     assert asked.exit_code == 1
-    assert "still active" in asked.output and "2 object(s)" in asked.output
+    assert "still active" in asked.output and "5 object(s)" in asked.output
     result = run(app_config, "installs", "purge", "acme", "--yes", "--json")
-    assert json.loads(result.stdout) == {"account": "acme", "installation": True, "ledger_rows": 2}
+    assert json.loads(result.stdout) == {"account": "acme", "installation": True, "ledger_rows": 5}
     kit = kit_of(app)
     assert kit.installation("acme") is None
     assert kit.history("acme") == [] and kit.ledger.entries("acme") == []

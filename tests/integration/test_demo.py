@@ -16,7 +16,7 @@ from ..conftest import wait_until_up
 
 
 def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
-    """A fresh folder: the demo starts on built-in defaults; an install reaches the dashboard."""
+    """Fresh folder: the demo installs acme; a sandbox ticket shows the app's card (issue 11)."""
     port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GORGIAS_", "SANDBOX_"))}
     exe = Path(sys.executable).with_name("gorgias-appkit")
@@ -44,6 +44,12 @@ def test_demo_serves_install_to_dashboard(tmp_path: Path) -> None:
             dashboard = browser.get(app + callback.headers["location"])
             assert dashboard.status_code == 200
             assert "Acme" in dashboard.text and "Latest tickets" in dashboard.text
+            # Issue 11 (the README's quick start): a sandbox ticket shows the app's card.
+            tickets = browser.get(f"http://127.0.0.1:{sandbox_port}/acme/tickets")
+            first = re.findall(r'href="(/acme/tickets/[0-9]+)"', tickets.text)[0]
+            page = browser.get(f"http://127.0.0.1:{sandbox_port}{first}", timeout=30).text
+            assert "Customer&#39;s other tickets" in page
+            assert 'data-path="open"' in page and "No answer from this integration" not in page
         # Development mode keeps its generated keys and database in ./instance.
         assert (tmp_path / "instance" / "gorgias-appkit.sqlite3").exists()
         assert (tmp_path / "instance" / "dev-gorgias_encryption_keys.txt").exists()

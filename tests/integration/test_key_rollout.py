@@ -96,7 +96,7 @@ def test_disconnect_with_the_wrong_keys_is_refused_not_skipped(
     assert "key" in output.lower()
     assert kit.installation("acme").status is InstallStatus.ACTIVE  # type: ignore[union-attr]
     objects = sandbox.objects("acme")
-    assert len(objects["integrations"]) == 1 and len(objects["widgets"]) == 1  # left in place
+    assert len(objects["integrations"]) == 4 and len(objects["widgets"]) == 1  # left in place
 
 
 def test_doctor_lists_rows_under_unconfigured_key_ids(rotated: dict[str, str]) -> None:

@@ -23,6 +23,10 @@ from ..conftest import APP_URL
 from ..conftest import kit_env
 
 README = Path(__file__).parents[2] / "README.md"
+# The reference app declares one data integration, one event integration on three triggers (one
+# Gorgias integration each) and one widget (starter/integrations.py).
+INTEGRATIONS, WIDGETS = 4, 1
+OBJECTS = INTEGRATIONS + WIDGETS
 
 
 def kit_of(app: Flask) -> Kit:
@@ -40,20 +44,24 @@ def grant_statuses(sandbox: SandboxControl, account: str = "acme") -> list[str]:
     return [g["status"] for g in sandbox.grants(account)]
 
 
-def test_install_creates_an_integration_and_a_widget_and_records_them(
+def test_install_creates_the_declared_integrations_and_widget_and_records_them(
     installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
-    """The reference app's install hook creates an HTTP integration and a ticket widget."""
+    """The reference app's declarations become HTTP integrations and a ticket widget, recorded."""
     installer.install("acme")
     objects = sandbox.objects("acme")
-    (integration,) = objects["integrations"]
     (widget,) = objects["widgets"]
-    assert integration["type"] == "http"
-    assert integration["http"]["url"].startswith(f"{APP_URL}/integration/acme/ticket?")
+    urls = {i["http"]["url"]: i for i in objects["integrations"]}
+    data = urls[f"{APP_URL}/gorgias/inbound/acme/customer-tickets"]
+    assert len(urls) == INTEGRATIONS
+    assert f"{APP_URL}/gorgias/inbound/acme/ticket-activity/ticket-status-updated" in urls
+    assert all(i["type"] == "http" for i in urls.values())
     assert widget["context"] == "ticket"
-    assert widget["integration_id"] == integration["id"]
+    assert widget["integration_id"] == data["id"]
     live = {(e.kind, e.remote_id) for e in kit_of(app).objects.live("acme")}
-    assert live == {("integrations", str(integration["id"])), ("widgets", str(widget["id"]))}
+    assert live == {("integrations", str(i["id"])) for i in urls.values()} | {
+        ("widgets", str(widget["id"]))
+    }
 
 
 def test_reinstall_creates_no_duplicates(
@@ -63,9 +71,9 @@ def test_reinstall_creates_no_duplicates(
     installer.install("acme")
     first = sandbox.objects("acme")
     installer.install("acme")
-    assert counts(sandbox) == (1, 1)
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
     assert sandbox.objects("acme")["widgets"][0]["id"] == first["widgets"][0]["id"]
-    assert len(kit_of(app).objects.live("acme")) == 2
+    assert len(kit_of(app).objects.live("acme")) == OBJECTS
 
 
 def test_reinstall_recreates_an_object_the_merchant_deleted(
@@ -80,7 +88,10 @@ def test_reinstall_recreates_an_object_the_merchant_deleted(
     (again,) = sandbox.objects("acme")["widgets"]
     assert again["id"] != widget["id"]
     kinds = sorted((e.kind, e.live) for e in kit.ledger.entries("acme"))
-    assert kinds == [("integrations", True), ("widgets", False), ("widgets", True)]
+    assert kinds == [("integrations", True)] * INTEGRATIONS + [
+        ("widgets", False),
+        ("widgets", True),
+    ]
 
 
 def test_disconnect_removes_every_object_then_revokes(
@@ -88,7 +99,7 @@ def test_disconnect_removes_every_object_then_revokes(
 ) -> None:
     """Nothing the app created is left in the account, and the grant is revoked."""
     installer.install("acme")
-    assert counts(sandbox) == (1, 1)
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
     kit = kit_of(app)
     installation = kit.disconnect("acme")
     assert counts(sandbox) == (0, 0)
@@ -107,7 +118,7 @@ def test_disconnect_counts_a_404_as_removed(
     (widget,) = sandbox.objects("acme")["widgets"]
     kit.client_for("acme").delete(f"/widgets/{widget['id']}")  # the merchant removed the card
     report = kit.objects.remove_all("acme")
-    assert (report.removed, report.already_gone) == (1, 1)
+    assert (report.removed, report.already_gone) == (INTEGRATIONS, 1)
     assert counts(sandbox) == (0, 0)
 
 
@@ -122,13 +133,13 @@ def test_interrupted_cleanup_keeps_the_install_and_resumes(
     )
     with pytest.raises(CleanupIncomplete) as failure:
         kit.disconnect("acme")
-    assert failure.value.remaining == 2
+    assert failure.value.remaining == OBJECTS
     assert "disconnect again" in str(failure.value)
     installation = kit.installation("acme")
     assert installation is not None and installation.status is InstallStatus.ACTIVE
-    assert counts(sandbox) == (1, 1)
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
     assert grant_statuses(sandbox) == ["active"]
-    assert len(kit.objects.live("acme")) == 2
+    assert len(kit.objects.live("acme")) == OBJECTS
 
     kit.disconnect("acme")
     assert counts(sandbox) == (0, 0)
@@ -139,7 +150,7 @@ def test_interrupted_cleanup_keeps_the_install_and_resumes(
 def test_partial_cleanup_resumes_with_what_is_left(
     installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
-    """When the widget is gone but the integration delete fails, only the integration is left."""
+    """When the widget is gone but the integration deletes fail, only the integrations are left."""
     installer.install("acme")
     kit = kit_of(app)
     sandbox.add_fault(
@@ -152,9 +163,9 @@ def test_partial_cleanup_resumes_with_what_is_left(
     )
     with pytest.raises(CleanupIncomplete) as failure:
         kit.disconnect("acme")
-    assert failure.value.remaining == 1
-    assert counts(sandbox) == (1, 0)
-    assert [e.kind for e in kit.objects.live("acme")] == ["integrations"]
+    assert failure.value.remaining == INTEGRATIONS
+    assert counts(sandbox) == (INTEGRATIONS, 0)
+    assert [e.kind for e in kit.objects.live("acme")] == ["integrations"] * INTEGRATIONS
     kit.disconnect("acme")
     assert counts(sandbox) == (0, 0)
 
@@ -168,13 +179,13 @@ def test_disconnect_after_lost_access_keeps_the_ledger_for_a_reinstall(
     sandbox.revoke_account("acme")  # the merchant uninstalled in Gorgias
     with pytest.raises(InstallationUnavailable):
         kit.refresh_now("acme")
-    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
+    assert kit.installation("acme").status is InstallStatus.UNINSTALLED  # inferred (issue 11)
     kit.disconnect("acme")
     assert kit.installation("acme").status is InstallStatus.UNINSTALLED
-    assert counts(sandbox) == (1, 1)
-    assert len(kit.objects.live("acme")) == 2
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
+    assert len(kit.objects.live("acme")) == OBJECTS
     installer.install("acme")
-    assert counts(sandbox) == (1, 1)
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
     kit.disconnect("acme")
     assert counts(sandbox) == (0, 0)
 
@@ -182,27 +193,31 @@ def test_disconnect_after_lost_access_keeps_the_ledger_for_a_reinstall(
 def test_hooks_see_every_lifecycle_event(
     installer: InstallDriver, sandbox: SandboxControl, app: Flask
 ) -> None:
-    """installed, reinstalled, health_changed and disconnected reach partner hooks in order."""
+    """installed, reinstalled, health_changed, uninstalled, disconnected reach hooks in order."""
     kit = kit_of(app)
     seen: list[tuple[str, str]] = []
 
     def remember(event: LifecycleEvent) -> None:
         seen.append((event.event.value, event.installation.status.value))
 
-    for name in ("installed", "reinstalled", "health_changed", "disconnected"):
+    for name in ("installed", "reinstalled", "health_changed", "uninstalled", "disconnected"):
         kit.hooks.on(name, remember)
     installer.install("acme")
     installer.install("acme")
     sandbox.revoke_account("acme")
     with pytest.raises(InstallationUnavailable):
         kit.refresh_now("acme")
+    installer.install("acme")  # after an uninstall, installing is new again
     kit.disconnect("acme")
-    assert seen[:3] == [
+    assert seen == [
         ("installed", "active"),
         ("reinstalled", "active"),
-        ("health_changed", "needs_reauth"),
+        ("health_changed", "uninstalled"),
+        ("uninstalled", "uninstalled"),
+        ("installed", "active"),
+        ("health_changed", "uninstalled"),
+        ("disconnected", "uninstalled"),
     ]
-    assert seen[-1] == ("disconnected", "uninstalled")
 
 
 def test_a_failing_install_hook_does_not_fail_the_install(
@@ -212,9 +227,9 @@ def test_a_failing_install_hook_does_not_fail_the_install(
     sandbox.add_fault(path="/api/widgets", method="POST", mode="status", status=400, count=1)
     response = installer.install("acme")
     assert response.status_code == 303
-    assert counts(sandbox) == (1, 0)
+    assert counts(sandbox) == (INTEGRATIONS, 0)
     installer.install("acme")
-    assert counts(sandbox) == (1, 1)
+    assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
 
 
 def test_the_integration_endpoint_needs_the_account_key(
@@ -222,13 +237,16 @@ def test_the_integration_endpoint_needs_the_account_key(
 ) -> None:
     """Gorgias calls the app with the key stored in the integration; anyone else gets 401."""
     installer.install("acme")
-    (integration,) = sandbox.objects("acme")["integrations"]
-    url = integration["http"]["url"].replace("{{ticket.id}}", "42").removeprefix(APP_URL)
-    assert client.get(url).status_code == 401
-    assert client.get(url, headers={"X-Appkit-Key": "0" * 64}).status_code == 401
-    answer = client.get(url, headers=integration["http"]["headers"])
+    (integration,) = [
+        i for i in sandbox.objects("acme")["integrations"] if "customer-tickets" in i["http"]["url"]
+    ]
+    url = integration["http"]["url"].removeprefix(APP_URL)
+    body = {"ticket_id": "42"}
+    assert client.post(url, json=body).status_code == 401
+    assert client.post(url, json=body, headers={"X-Appkit-Key": "0" * 43}).status_code == 401
+    answer = client.post(url, json=body, headers=integration["http"]["headers"])
     assert answer.status_code == 200
-    assert answer.get_json() == {"account": "acme", "ticket_id": "42", "health": "active"}
+    assert answer.get_json() == {"customer": "", "open": 0, "total": 0, "tickets": []}
 
 
 def test_lifecycle_logs_carry_account_event_and_fingerprint_never_a_token(

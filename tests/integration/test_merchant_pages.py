@@ -39,8 +39,9 @@ def test_lost_access_shows_the_reconnect_banner(
     assert 'id="reconnect-banner"' in html and "lost access to acme" in html
     assert 'href="/oauth/install?account=acme"' in html
     assert app.extensions["gorgias_appkit"].installation("acme").status is (
-        InstallStatus.NEEDS_REAUTH
+        InstallStatus.UNINSTALLED  # inferred: removed in Gorgias (issue 11)
     )
+    assert "removed in Gorgias" in html
     home = client.get("/").get_data(as_text=True)
     assert "The app lost access to <strong>acme</strong>" in home
 

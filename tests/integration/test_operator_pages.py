@@ -152,8 +152,8 @@ def test_operator_sees_every_installation(
     acme = html[html.index(">acme<") : html.index(">globex<")]
     assert "active" in acme and "UTC" in acme and "scopes" in acme and "never" in acme
     globex = html[html.index(">globex<") :]
-    assert "needs_reauth" in globex and "refresh token rejected" in globex
-    assert "active: 1" in html and "needs_reauth: 1" in html
+    assert "uninstalled" in globex and "refresh token rejected" in globex
+    assert "active: 1" in html and "uninstalled: 1" in html
 
 
 def test_operator_detail_shows_history_ledger_and_no_token(
@@ -167,7 +167,7 @@ def test_operator_detail_shows_history_ledger_and_no_token(
     html = operator.get("/admin/accounts/acme").get_data(as_text=True)
     tokens = kit_of(admin_app).installation("acme").tokens
     assert "installed" in html and "reinstalled" in html
-    assert html.count("still in the account") == 2
+    assert html.count("still in the account") == 5
     assert "integrations" in html and "widgets" in html
     assert tokens.access_token.fingerprint() in html
     assert tokens.access_token.reveal() not in html and tokens.refresh_token.reveal() not in html
@@ -206,7 +206,7 @@ def test_operator_refresh_failure_is_reported_on_the_page(
     )
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "refresh failed" in html and "needs_reauth" in html
+    assert "refresh failed" in html and "uninstalled" in html
     assert "Restart the install" not in html
 
 
@@ -275,7 +275,7 @@ def test_metrics_report_installations_by_health_and_counters(
     sandbox.revoke_account("globex")
     kit = kit_of(admin_app)
     kit.refresh_now("acme")
-    with pytest.raises(Exception, match="needs_reauth"):
+    with pytest.raises(Exception, match="uninstalled"):
         kit.refresh_now("globex")
     answer = admin_app.test_client().get(
         "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
@@ -285,8 +285,8 @@ def test_metrics_report_installations_by_health_and_counters(
     text = answer.get_data(as_text=True)
     assert "# TYPE gorgias_installations gauge" in text
     assert 'gorgias_installations{status="active"} 1' in text
-    assert 'gorgias_installations{status="needs_reauth"} 1' in text
-    assert 'gorgias_installations{status="uninstalled"} 0' in text
+    assert 'gorgias_installations{status="needs_reauth"} 0' in text
+    assert 'gorgias_installations{status="uninstalled"} 1' in text
     assert 'gorgias_ledger_objects{kind="widgets"} 2' in text
     assert "# TYPE gorgias_refresh_total counter" in text
     assert 'gorgias_refresh_total{reason="invalid_grant",result="failed"}' in text

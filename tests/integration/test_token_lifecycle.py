@@ -217,7 +217,7 @@ def test_500_is_not_resent(kits: KitFactory, sandbox: SandboxControl) -> None:
 def test_invalid_grant_is_terminal_and_fails_fast(
     kits: KitFactory, sandbox: SandboxControl
 ) -> None:
-    """REL-05: a revoked grant: one refresh call, needs_reauth, then 50 fast typed failures."""
+    """REL-05: a revoked grant: one refresh call, uninstalled, then 50 fast typed failures."""
     clock = OffsetClock()
     kit = kits(clock=clock)
     install_expiring(kit, sandbox)
@@ -226,7 +226,7 @@ def test_invalid_grant_is_terminal_and_fails_fast(
     clock.advance(120)
     with pytest.raises(InstallationUnavailable) as caught:
         kit.access_token_for("acme")
-    assert caught.value.status == "needs_reauth"
+    assert caught.value.status == "uninstalled"  # inferred: removed in Gorgias (issue 11)
     started = time.monotonic()
     for _ in range(50):
         with pytest.raises(InstallationUnavailable):
@@ -234,8 +234,8 @@ def test_invalid_grant_is_terminal_and_fails_fast(
     assert time.monotonic() - started < 2.0
     assert refresh_calls(sandbox) == 1
     installation = kit.installation("acme")
-    assert installation.status is InstallStatus.NEEDS_REAUTH
-    assert installation.tokens is not None  # the data is kept for the reconnect
+    assert installation.status is InstallStatus.UNINSTALLED
+    assert installation.tokens is None  # dead tokens are dropped; the ledger stays for a reconnect
     assert (
         METRICS.value("gorgias_refresh_total", result="failed", reason="invalid_grant")
         == failed + 1
@@ -264,7 +264,7 @@ def test_api_401_forces_one_refresh_and_one_retry(
 def test_api_401_after_the_forced_refresh_never_loops(
     kits: KitFactory, sandbox: SandboxControl
 ) -> None:
-    """REL-07: 401 again on the fresh token: Unauthorized, needs_reauth, never a loop."""
+    """REL-07: 401 again on the fresh token: Unauthorized, uninstalled, never a loop."""
     kit = kits()
     install(kit, sandbox)
     calls = account_calls(sandbox)
@@ -273,14 +273,14 @@ def test_api_401_after_the_forced_refresh_never_loops(
         kit.client_for("acme").get("/account")
     assert refresh_calls(sandbox) == 1
     assert account_calls(sandbox) == calls + 2
-    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
-    stored_refresh_token(kit)
+    assert kit.installation("acme").status is InstallStatus.UNINSTALLED
+    assert kit.history("acme")[0].event == "uninstall_inferred"
 
 
-def test_api_401_after_uninstall_in_gorgias_needs_reauth(
+def test_api_401_after_uninstall_in_gorgias_is_an_inferred_uninstall(
     kits: KitFactory, sandbox: SandboxControl
 ) -> None:
-    """REL-05/07: grant revoked with its access tokens: one refresh (refused), needs_reauth."""
+    """REL-05/07: grant revoked with its access tokens: one refresh (refused), uninstalled."""
     sandbox.configure(revoke_access_tokens_on_revoke=True)
     kit = kits()
     install(kit, sandbox)
@@ -290,7 +290,7 @@ def test_api_401_after_uninstall_in_gorgias_needs_reauth(
         kit.client_for("acme").get("/account")
     assert refresh_calls(sandbox) == 1
     assert account_calls(sandbox) == calls + 1
-    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH
+    assert kit.installation("acme").status is InstallStatus.UNINSTALLED
 
 
 # -- REL-09: timeouts everywhere ---------------------------------------------------------------
@@ -371,17 +371,16 @@ def test_health_transitions_are_recorded_and_announced(
     assert seen == [
         ("active", "refresh_failing"),
         ("refresh_failing", "active"),
-        ("active", "needs_reauth"),
-        ("needs_reauth", "uninstalled"),
+        ("active", "uninstalled"),  # inferred; the later disconnect changes no health
     ]
     assert installs == ["acme", "acme"]
     history = [(e.event, e.from_status, e.to_status) for e in reversed(kit.history("acme"))]
     assert [h for h in history if h[0] == "health_changed"] == [
         ("health_changed", "active", "refresh_failing"),
         ("health_changed", "refresh_failing", "active"),
-        ("health_changed", "active", "needs_reauth"),
     ]
-    assert ("disconnected", "needs_reauth", "uninstalled") in history
+    assert ("uninstall_inferred", "active", "uninstalled") in history
+    assert ("disconnected", "uninstalled", "uninstalled") in history
     assert history[-1] == ("installed", "uninstalled", "active")
     assert all(e.at.tzinfo is not None for e in kit.history("acme"))
 
@@ -409,7 +408,7 @@ def test_refresh_due_refreshes_what_expires_and_reports(
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert "acme: refreshed" in lines
-    assert "initech: failed (needs_reauth)" in lines
+    assert "initech: failed (uninstalled)" in lines
     assert lines[-1] == "refreshed 1, failed 1, skipped 0"
     assert [refresh_calls(sandbox, a) for a in ("acme", "globex", "initech")] == [1, 0, 1]
     again = run_cli(kits, tmp_path, "refresh-due", "--within", "3600", "--json")

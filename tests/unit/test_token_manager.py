@@ -64,18 +64,25 @@ def test_a_token_inside_the_leeway_is_refreshed_once(
     assert stored.tokens.refresh_token == Secret("rt-1")  # type: ignore[union-attr]
 
 
-def test_invalid_grant_needs_reauth_and_announces_it_after_commit(
+def test_invalid_grant_is_an_inferred_uninstall_announced_after_commit(
     kit: Kit, clock: FakeClock, gorgias: FakeGorgias
 ) -> None:
-    """REL-05: the hook sees the committed needs_reauth state."""
+    """REL-05, issue 11: the hooks see the committed uninstalled state; the dead tokens are gone."""
     install(kit, clock, hours=-1)
-    seen: list[str] = []
-    kit.hooks.on("health_changed", lambda e: seen.append(kit.installation("acme").status.value))
+    seen: list[tuple[str, str]] = []
+    for name in ("health_changed", "uninstalled"):
+        kit.hooks.on(
+            name, lambda e: seen.append((e.event.value, kit.installation("acme").status.value))
+        )
     gorgias.on(*TOKEN, httpx.Response(400, json={"error": "invalid_grant"}))
-    with pytest.raises(InstallationUnavailable):
+    with pytest.raises(InstallationUnavailable) as caught:
         kit.access_token_for("acme")
-    assert seen == ["needs_reauth"]
-    assert kit.installation("acme").status is InstallStatus.NEEDS_REAUTH  # type: ignore[union-attr]
+    assert caught.value.status == "uninstalled"
+    assert seen == [("health_changed", "uninstalled"), ("uninstalled", "uninstalled")]
+    stored = kit.installation("acme")
+    assert stored is not None and stored.status is InstallStatus.UNINSTALLED
+    assert stored.tokens is None
+    assert kit.history("acme")[0].event == "uninstall_inferred"
 
 
 def test_an_unknown_outcome_keeps_serving_the_still_valid_token(

@@ -106,6 +106,7 @@ class SandboxConfig:
     integration_failure_limit: int = 100
     integration_trigger_spelling: str = "hyphen"
     integration_delete_with_widgets: bool = False
+    integration_call_on_view: bool = False
 
     def __post_init__(self) -> None:
         problems = self.problems()

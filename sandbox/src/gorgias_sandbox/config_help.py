@@ -51,4 +51,8 @@ FIELD_HELP: dict[str, str] = {
         "(as sent). Either spelling is accepted."
     ),
     "integration_delete_with_widgets": "Allow deleting an integration a widget still uses.",
+    "integration_call_on_view": (
+        "Also call the integrations the account's widgets show when a ticket page is opened "
+        "(recorded with trigger 'ticket-viewed'); Gorgias documents calls on ticket events only."
+    ),
 }

@@ -40,6 +40,9 @@ QUEUE_LIMIT = 1000
 LOG_LIMIT = 1000  # delivery records kept per account
 RELEASE_WAIT = 10.0
 IDLE_EXIT = 2.0
+# Not a Gorgias trigger: how a call caused by opening a ticket page (config
+# ``integration_call_on_view``) is labelled in the delivery log.
+VIEW_TRIGGER = "ticket-viewed"
 
 
 @dataclass
@@ -128,6 +131,23 @@ class Deliveries:
                 for integration in account.integrations.values()
                 if integration.get("deactivated_datetime") is None
                 and trigger in enabled(integration["http"].get("triggers"))
+            ]
+        with self._cond:
+            self._pending += len(calls)
+            return [Job(account.domain, call, self._generation) for call in calls]
+
+    def plan_view(self, account: AccountData, ticket_id: int) -> list[Job]:
+        """The calls to the active integrations the account's widgets show (a page view)."""
+        with self._world.lock:
+            ticket = account.ticket(ticket_id)
+            shown = {w.get("integration_id") for w in account.widgets.values()}
+            if ticket is None:
+                return []
+            context = event_context(ticket, account.messages.get(ticket_id, []))
+            calls = [
+                build_call(integration, context, VIEW_TRIGGER)
+                for iid, integration in account.integrations.items()
+                if iid in shown and integration.get("deactivated_datetime") is None
             ]
         with self._cond:
             self._pending += len(calls)

@@ -6,7 +6,9 @@ its ``customer`` widgets under the customer, each rendered (``widgets_render.py`
 last JSON answer its integration gave for this ticket. Buttons act as an agent would and fire
 the same events as the API: add a message (``ticket-message-created``), close or reopen
 (``ticket-updated`` + ``ticket-status-updated``), and "Refresh sidebar" (``ticket-updated``).
-After an action the page waits briefly (``?wait=1``) for the deliveries it caused.
+After an action the page waits briefly (``?wait=1``) for the deliveries it caused. With config
+``integration_call_on_view`` opening a ticket also calls the integrations its widgets show
+(trigger ``ticket-viewed``) and waits for them, for a sidebar filled in at first sight.
 
 No login (a loopback dev tool), but every POST must carry the World's CSRF token from a hidden
 field: the app under test runs on another loopback port and must not be able to drive the
@@ -69,7 +71,11 @@ def ticket_list(account: str) -> Response:
 @bp.get("/<int:ticket_id>")
 def ticket_view(account: str, ticket_id: int) -> Response:
     acct, world = _account(account), current_world()
-    if request.args.get("wait"):
+    if world.config.integration_call_on_view and not request.args.get("wait"):
+        jobs = world.deliveries.plan_view(acct, ticket_id)
+        world.deliveries.dispatch(jobs)
+        world.deliveries.release(jobs)  # nothing to answer first: the page waits for them
+    if request.args.get("wait") or world.config.integration_call_on_view:
         world.deliveries.wait(min(2 * world.config.integration_timeout + 1, MAX_PAGE_WAIT))
     with world.lock:
         ticket = acct.ticket(ticket_id)

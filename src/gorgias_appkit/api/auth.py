@@ -2,7 +2,7 @@
 
 - :class:`AccountAuth`: a bearer token from the :class:`TokenSource` (the token manager); on a
   401 one forced refresh and one retry, never a loop; a 401 on the fresh token too means the
-  merchant removed the app, and the installation is marked ``needs_reauth`` (REL-07).
+  merchant removed the app, and the installation is marked ``uninstalled`` (REL-07).
 - :class:`StaticBearer`: one fixed token (the account confirmation right after the code
   exchange, before anything is stored).
 - :class:`Metered`: wraps either, so that every request it lets out first takes a slot from the
@@ -28,8 +28,8 @@ class TokenSource(Protocol):
         """A valid token; with ``stale``, a refreshed one unless it changed meanwhile."""
         ...
 
-    def mark_needs_reauth(self, account: Account, reason: str) -> None:
-        """Record that Gorgias refused a freshly refreshed token."""
+    def mark_uninstalled(self, account: Account, reason: str) -> None:
+        """Record that Gorgias refused a freshly refreshed token: the app was removed."""
         ...
 
 
@@ -53,7 +53,9 @@ class AccountAuth(httpx.Auth):
         _bearer(request, self.tokens.access_token_for(self.account, stale=token))
         response = yield request
         if response.status_code == 401:
-            self.tokens.mark_needs_reauth(self.account, "API refused a fresh token")
+            self.tokens.mark_uninstalled(
+                self.account, "API refused a fresh token: removed in Gorgias"
+            )
 
 
 class StaticBearer(httpx.Auth):

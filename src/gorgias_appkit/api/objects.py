@@ -3,9 +3,9 @@
 Gorgias sends no uninstall notice and removes nothing itself: an app that creates an HTTP
 integration and a sidebar widget on install must delete them while its token still works.
 :class:`AccountObjects` creates through the API client and writes a ledger row right after each
-successful create; :meth:`AccountObjects.remove_all` deletes the live rows newest first (a widget
-before the integration it shows), marks each one deleted as it goes, and stops at the first API
-error with :class:`CleanupIncomplete`, so the next call resumes with what is left.
+successful create; :meth:`AccountObjects.remove_all` deletes the live rows, widgets first, newest
+first (a widget before the integration it shows), marks each one deleted as it goes, and stops
+at the first API error with :class:`CleanupIncomplete`, so the next call resumes with what is left.
 
 A ledger ``kind`` is the object's API collection (``"integrations"``, ``"widgets"``, ``"rules"``):
 any process can remove any object without knowing the code that created it. No Flask here.
@@ -13,6 +13,7 @@ any process can remove any object without knowing the code that created it. No F
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -92,6 +93,16 @@ class AccountObjects:
         """Objects the app created in ``account`` that still exist, newest first."""
         return self.ledger.live(Account(account))
 
+    def remove(self, account: str, *, kind: str, remote_id: str) -> None:
+        """Delete one recorded object (a 404 counts as removed) and mark its row deleted."""
+        target = Account(account)
+        with contextlib.suppress(NotFound):  # already gone: just as good
+            self.client_for(target).delete(f"/{_checked(kind)}/{remote_id}")
+        self.ledger.mark_deleted(target, kind=kind, remote_id=remote_id)
+        log.info(
+            "removed %s %s", kind, remote_id, extra={"account": target, "event": "object_removed"}
+        )
+
     def remove_all(self, account: str) -> CleanupReport:
         """Delete every live object of ``account``; a 404 counts as removed.
 
@@ -102,7 +113,9 @@ class AccountObjects:
         return self._remove_all(Account(account))
 
     def _remove_all(self, account: Account) -> CleanupReport:
-        entries = self.ledger.live(account)
+        # Newest first, and every widget before any integration: a widget may show an
+        # integration created after it (re-created because the merchant deleted it).
+        entries = sorted(self.ledger.live(account), key=lambda e: e.kind != "widgets")
         if not entries:
             return CleanupReport(account=account)
         client = self.client_for(account)

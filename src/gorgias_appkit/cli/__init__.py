@@ -16,6 +16,11 @@ from .admin import admin
 from .context import KitGroup
 from .db import db
 from .doctor import doctor
+from .inbound import events
+from .inbound import repair
+from .inbound import rotate_key
+from .inbound import sync
+from .inbound import worker
 from .installs import installs
 from .keys import keys
 from .logging import configure_logging
@@ -32,5 +37,20 @@ def main() -> None:
     configure_logging(os.environ.get("GORGIAS_LOG_LEVEL", "INFO"))
 
 
-for command in (demo, serve, sandbox, db, refresh_due, keys, installs, doctor, admin):
+for command in (
+    demo,
+    serve,
+    sandbox,
+    worker,
+    db,
+    refresh_due,
+    keys,
+    installs,
+    events,
+    doctor,
+    admin,
+):
     main.add_command(command)
+
+for command in (sync, repair, rotate_key):  # inbound/ subcommands of `installs`
+    installs.add_command(command)

@@ -13,6 +13,8 @@ import click
 import httpx
 from rich.text import Text
 
+from .inbound import integrations_findings
+from .inbound import integrations_option
 from .output import console
 from .output import json_option
 from .output import print_json
@@ -41,17 +43,27 @@ _MARKS = {
 @click.option(
     "--probe-app", is_flag=True, help="Also fetch {GORGIAS_APP_URL}/healthz through the public URL."
 )
+@integrations_option
 @json_option
-def doctor(account: str | None, workers: int | None, probe_app: bool, as_json: bool) -> None:
+def doctor(
+    account: str | None,
+    workers: int | None,
+    probe_app: bool,
+    integrations_ref: str | None,
+    as_json: bool,
+) -> None:
     """Check the configuration before the first install and say what to fix.
 
     Public URL and proxy, redirect URI, secret key, encryption keys, scopes, a database shared
-    by every worker, operator login; with --account, reachability and the clock too.
+    by every worker, operator login, the app's declared integrations and widgets (every path a
+    widget reads is in its handler's sample answer); with --account, reachability and the
+    clock too.
     """
     with httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False) as http:
         findings = Preflight(os.environ, http=http, workers=workers).run(
             account=account, probe_app=probe_app
         )
+    findings += integrations_findings(integrations_ref)
     failed = sum(f.level == "fail" for f in findings)
     if as_json:
         print_json({"ok": not failed, "findings": [asdict(f) for f in findings]})

@@ -1,4 +1,4 @@
-"""``gorgias-appkit installs …``: see, refresh, disconnect and forget installations.
+"""``gorgias-appkit installs …``: see, refresh, sync, repair, disconnect and forget installations.
 
 Configured by the same ``GORGIAS_*`` variables as the app (point it at the same database). A
 table on a terminal, JSON with ``--json``; no command ever prints a token, only fingerprints.
@@ -15,6 +15,7 @@ from .context import pass_kit
 from .output import account_argument
 from .output import console
 from .output import event_dict
+from .output import health_dict
 from .output import installation_dict
 from .output import json_option
 from .output import ledger_dict
@@ -28,7 +29,7 @@ _YES = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmati
 
 @click.group()
 def installs() -> None:
-    """List, inspect, refresh, disconnect and purge installations."""
+    """List, inspect, refresh, sync, repair, disconnect and purge installations."""
 
 
 @installs.command("list")
@@ -78,12 +79,15 @@ def show_(kit: Kit, account: Account, limit: int, as_json: bool) -> None:
         raise click.ClickException(f"no installation for {account!r}")
     history = kit.history(account, limit=limit)
     ledger = kit.ledger.entries(account)
+    threshold = kit.settings.inbound.at_risk
+    health = kit.inbound.repair.of(account)
     if as_json:
         print_json(
             {
                 **installation_dict(installation),
                 "history": [event_dict(e) for e in history],
                 "ledger": [ledger_dict(e) for e in ledger],
+                "integrations": [health_dict(h, threshold) for h in health],
             }
         )
         return
@@ -116,6 +120,30 @@ def show_(kit: Kit, account: Account, limit: int, as_json: bool) -> None:
             ],
         )
     )
+    if health:
+        out.print(
+            table(
+                "Integrations (Gorgias deactivates one after 100 failed answers in a row)",
+                ["Integration", "State", "Failures in a row", "Last success", "Last error"],
+                [
+                    [
+                        h.integration,
+                        h.state(threshold),
+                        str(h.consecutive_failures),
+                        show(h.last_success_at, "never"),
+                        h.last_error or "",
+                    ]
+                    for h in health
+                ],
+            )
+        )
+    left = [e for e in ledger if e.live]
+    if left and not installation.status.usable:
+        out.print(
+            f"[bold]{len(left)} object(s) stay in {account}[/]: the app lost its access and "
+            "cannot delete them. The merchant deletes them in Gorgias, or reconnects and "
+            "disconnects."
+        )
     out.print(
         table(
             "History (newest first)",

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ..core.account import Account
 from ..core.account import parse_account
+from ..core.inbound_records import IntegrationHealth
 from ..core.records import Installation
 from ..core.records import InstallEvent
 from ..core.records import LedgerEntry
@@ -118,4 +119,18 @@ def ledger_dict(e: LedgerEntry) -> dict[str, Any]:
         "name": e.name,
         "created_at": when(e.created_at),
         "deleted_at": when(e.deleted_at),
+    }
+
+
+def health_dict(h: IntegrationHealth, threshold: int) -> dict[str, Any]:
+    """The JSON form of one integration's health (the 100-failure rule)."""
+    return {
+        "integration": h.integration,
+        "state": h.state(threshold),
+        "consecutive_failures": h.consecutive_failures,
+        "last_success_at": when(h.last_success_at),
+        "last_failure_at": when(h.last_failure_at),
+        "last_error": h.last_error,
+        "deactivated_at": when(h.deactivated_at),
+        "repaired_at": when(h.repaired_at),
     }

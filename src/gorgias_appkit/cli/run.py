@@ -1,15 +1,16 @@
 """``demo``, ``serve`` and ``sandbox``: run the reference app and the sandbox.
 
-``demo`` runs both in one process on werkzeug threads (development mode, SQLite and generated
-keys in ./instance); ``serve`` runs the reference app on gunicorn (``serving.py`` and the
-shipped ``gunicorn.conf.py``), configured from the environment; ``sandbox`` runs the local fake
-Gorgias alone (the ``gorgias-sandbox`` distribution, installed with the ``testing`` extra).
+``demo`` runs both in one process on werkzeug threads, with the event worker on the main thread
+(development mode, SQLite and generated keys in ./instance, the queue in a SQLite file beside
+the database: no other service); ``serve`` runs the reference app on gunicorn (``serving.py``
+and the shipped ``gunicorn.conf.py``), configured from the environment; ``sandbox`` runs the
+local fake Gorgias alone (the ``gorgias-sandbox`` distribution, installed with the ``testing``
+extra).
 """
 
 from __future__ import annotations
 
 import os
-import time
 
 import click
 
@@ -22,9 +23,10 @@ DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's well-
 @click.option("--port", default=8000, show_default=True, help="Port of the reference app.")
 @click.option("--sandbox-port", default=8800, show_default=True, help="Port of the sandbox.")
 def demo(host: str, port: int, sandbox_port: int) -> None:
-    """Run the sandbox and the reference app together (what `make demo` runs).
+    """Run the sandbox, the reference app and its worker together (what `make demo` runs).
 
-    Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias.
+    Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias,
+    the event queue in a SQLite file: no other service.
     """
     from gorgias_sandbox import SandboxConfig
     from gorgias_sandbox import create_sandbox
@@ -37,6 +39,7 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         client_id=DEMO_CLIENT_ID,
         client_secret=DEMO_CLIENT_SECRET,
         redirect_uris=(f"{app_url}/oauth/callback",),
+        integration_call_on_view=True,  # a ticket page shows the app's card at first sight
     )
     sandbox = ThreadedServer(create_sandbox(sandbox_config), host=host, port=sandbox_port).start()
     os.environ.update(
@@ -46,17 +49,20 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         GORGIAS_APP_URL=app_url,
         GORGIAS_URL_TEMPLATE=f"{sandbox.url}/{{account}}",
     )
-    app = ThreadedServer(create_app(), host=host, port=port).start()
+    flask_app = create_app()
+    app = ThreadedServer(flask_app, host=host, port=port).start()
     click.echo(f"\n  Sandbox (fake Gorgias): {sandbox.url}/_sandbox/stats")
-    click.echo(f"  Open the app:           {app.url}/\n")
-    click.echo("  Install into the sandbox account 'acme', approve, and see its dashboard.")
-    click.echo("  Press Ctrl+C to stop.\n")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        app.stop()
-        sandbox.stop()
+    click.echo(f"  Open the app:           {app.url}/")
+    click.echo(f"  Sandbox tickets:        {sandbox.url}/acme/tickets\n")
+    click.echo("  Install into the sandbox account 'acme', approve, and see its dashboard;")
+    click.echo("  then open a ticket in the sandbox: the app's card is in the sidebar.")
+    click.echo("  The event worker runs in this process. Press Ctrl+C to stop.\n")
+    # The worker (event handlers and periodic jobs) runs here, on the main thread, until Ctrl+C.
+    kit = flask_app.extensions["gorgias_appkit"]
+    kit.inbound.jobs["sweep"]()
+    kit.inbound.queue.consumer(threads=2).run()
+    app.stop()
+    sandbox.stop()
 
 
 @click.command()

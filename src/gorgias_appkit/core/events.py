@@ -1,4 +1,4 @@
-"""Lifecycle hooks partner code subscribes to: install, reinstall, health change, disconnect.
+"""Lifecycle hooks partner code subscribes to: install, reinstall, health, disconnect, uninstall.
 
 A hook runs after the change is committed. A failing hook is logged and never undoes the
 change or breaks the caller: the merchant's install must not fail because of app code.
@@ -24,6 +24,9 @@ class HookEvent(StrEnum):
     REINSTALLED = "reinstalled"
     HEALTH_CHANGED = "health_changed"
     DISCONNECTED = "disconnected"
+    # Gorgias no longer accepts the grant (invalid_grant on refresh, or 401 on a fresh token):
+    # the merchant removed the app in Gorgias. What the app created there stays behind.
+    UNINSTALLED = "uninstalled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,13 @@ from .secret import Secret
 
 
 class InstallStatus(StrEnum):
-    """Health of an installation: active → refresh_failing → needs_reauth → uninstalled."""
+    """Health of an installation: active → refresh_failing → needs_reauth or uninstalled.
+
+    ``needs_reauth``: Gorgias may still honour the grant, but the app cannot renew it alone (no
+    refresh token); the merchant reconnects. ``uninstalled``: Gorgias no longer knows the
+    grant: the app disconnected, or the merchant removed it in Gorgias (inferred from
+    ``invalid_grant`` or a 401 on a fresh token).
+    """
 
     ACTIVE = "active"
     REFRESH_FAILING = "refresh_failing"

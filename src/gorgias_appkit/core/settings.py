@@ -21,6 +21,8 @@ from .account import UrlTemplate
 from .account import is_loopback_host
 from .account import parse_account
 from .deadline import DEFAULT_REQUEST_DEADLINE
+from .inbound_settings import QUEUE_SCHEMES
+from .inbound_settings import InboundSettings
 from .secret import Secret
 from .web_settings import WebSettings
 from .web_settings import looks_like_password_hash
@@ -88,6 +90,8 @@ class KitSettings:
     rate_margin: int = 2
     # The Flask side: sessions, operator login, throttles, trusted proxy headers.
     web: WebSettings = field(default_factory=WebSettings)
+    # The inbound half (Gorgias calling the app): inbound/ and web/inbound.py.
+    inbound: InboundSettings = field(default_factory=InboundSettings)
 
     @property
     def redirect_uri(self) -> str:
@@ -206,6 +210,7 @@ class _Parser:
             id_token_jwks=self.choice("GORGIAS_ID_TOKEN_JWKS", "discover", ID_TOKEN_JWKS_MODES),
             **self.rate_budget(),
             web=parse_web(self),
+            inbound=self.inbound(),
         )
 
     def rate_budget(self) -> dict[str, Any]:
@@ -230,6 +235,28 @@ class _Parser:
             "rate_interactive_share": share,
             "rate_margin": int(margin),
         }
+
+    def inbound(self) -> InboundSettings:
+        return InboundSettings(
+            deadline=self.number("GORGIAS_INBOUND_DEADLINE", 8.0, minimum=0.5, maximum=60.0),
+            key_grace=self.number("GORGIAS_INBOUND_KEY_GRACE", 3600.0, maximum=30 * 86400.0),
+            at_risk=int(self.number("GORGIAS_INBOUND_AT_RISK", 10, minimum=1, maximum=99)),
+            queue_url=self.queue_url(),
+            max_attempts=int(self.number("GORGIAS_EVENT_MAX_ATTEMPTS", 8, minimum=1, maximum=50)),
+            retry_base=self.number("GORGIAS_EVENT_RETRY_BASE", 10.0, minimum=0.01),
+            retry_cap=self.number("GORGIAS_EVENT_RETRY_CAP", 3600.0, minimum=0.01),
+            lease=self.number("GORGIAS_EVENT_LEASE", 300.0, minimum=1.0),
+            sweep_after=self.number("GORGIAS_EVENT_SWEEP_AFTER", 60.0, minimum=0.0),
+        )
+
+    def queue_url(self) -> str:
+        raw = self.get("GORGIAS_QUEUE_URL")
+        if raw and not raw.startswith(QUEUE_SCHEMES):
+            self.problems.append(
+                "GORGIAS_QUEUE_URL must start with one of " + ", ".join(QUEUE_SCHEMES)
+            )
+            return ""
+        return raw
 
     def app_url(self, mode: str) -> str:
         raw = self.required("GORGIAS_APP_URL")

@@ -1,10 +1,11 @@
 """The reference app: what a partner's own Gorgias app looks like, built on the public API only.
 
 ``create_app(test_config=None)``, flaskr style: defaults → ``GORGIAS_*`` environment variables →
-``test_config`` → :class:`GorgiasKit` → lifecycle hooks → blueprints. Behind a reverse proxy set
-``GORGIAS_PROXY_FIX`` to the number of proxies, and ``GORGIAS_PROXY_HEADERS`` to the
-``X-Forwarded-*`` headers they set (``for,proto`` unless told otherwise); both are validated with
-every other setting.
+``test_config`` → :class:`GorgiasKit` with the app's declared integrations and widgets
+(``integrations.py``: the kit creates them on install and serves the calls Gorgias makes) →
+blueprints. Behind a reverse proxy set ``GORGIAS_PROXY_FIX`` to the number of proxies, and
+``GORGIAS_PROXY_HEADERS`` to the ``X-Forwarded-*`` headers they set (``for,proto`` unless told
+otherwise); both are validated with every other setting.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gorgias_appkit.web.metrics import init_metrics
 from gorgias_appkit.web.operator import init_operator
 
 from . import dashboard
-from . import provision
+from .integrations import integrations
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -35,9 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    kit = GorgiasKit().init_app(app)
+    GorgiasKit(integrations=integrations).init_app(app)
     trust_proxies(app)
-    provision.register(app, kit)
     init_operator(app)
     init_metrics(app)
     app.register_blueprint(dashboard.bp)

@@ -1,8 +1,9 @@
 """The merchant's pages: home, one dashboard per installed account, and ``/healthz``.
 
-A dashboard whose installation lost access (``needs_reauth``: the merchant uninstalled or
-revoked, found out on refresh or by a 401) shows a reconnect banner instead of live data; so
-does a page whose API call finds it out half way.
+A dashboard whose installation lost access (``uninstalled``: the merchant removed the app in
+Gorgias, found out on refresh or by a 401; or ``needs_reauth``) shows a reconnect banner
+instead of live data; so does a page whose API call finds it out half way. The dashboard also
+lists the latest events Gorgias sent the app and what became of them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def index() -> str:
 
 @bp.get("/accounts/<account>")
 def account_dashboard(account: str) -> Response:
-    """Account info and the latest tickets, live from the Gorgias API."""
+    """Account info and the latest tickets (live from the Gorgias API), and the latest events."""
     kit = get_kit()
     if account not in viewable_accounts():
         return make_response(
@@ -68,6 +69,7 @@ def account_dashboard(account: str) -> Response:
                 tickets=ticket_rows(tickets),
                 installation=kit.installation(account),  # re-read: the calls may have refreshed it
                 objects=kit.objects.live(account),
+                events=kit.inbound.latest_events(account, limit=10),
                 csrf_token=csrf_token(),
                 statuses=InstallStatus,
             )
@@ -97,7 +99,7 @@ def _api_failed(exc: ApiError) -> Response:
     busy = busy_page(exc)  # rate limited, or past the request deadline: 503 "try again"
     if busy is not None:
         return busy
-    if exc.status_code == 401:  # refused even after a refresh: the install is now needs_reauth
+    if exc.status_code == 401:  # refused even after a refresh: the install is now uninstalled
         return _reconnect(exc.account)
     page = render_template(
         "gorgias_appkit/failure.html", kind="api", account=exc.account, status=exc.status_code

@@ -172,3 +172,55 @@ throttle_counters = Table(
     Column("expires_at", Float, nullable=False),
 )
 Index("ix_gorgias_throttle_counters_expires_at", throttle_counters.c.expires_at)
+
+# Per-installation keys Gorgias sends with every integration call (inbound/credentials.py).
+# The key is sealed with the keyring, bound to `inbound_key:{account}:{key_id}`; `retires_at`
+# is NULL for the current key and set for a rotated-out key still accepted until then.
+inbound_keys = Table(
+    "gorgias_inbound_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("account", String(63), nullable=False),
+    Column("sealed_key", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retires_at", UTCDateTime, nullable=True),
+)
+Index("ix_gorgias_inbound_keys_account", inbound_keys.c.account)
+
+# Every event Gorgias delivered, once (dedupe_key is unique): the source of truth the task
+# queue works from. `payload` is the call's parsed body as JSON.
+inbound_events = Table(
+    "gorgias_inbound_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(63), nullable=False),
+    Column("integration", String(60), nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("dedupe_key", String(64), nullable=False, unique=True),
+    Column("ticket_id", String(32), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("deliveries", Integer, nullable=False, default=1),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+Index("ix_gorgias_inbound_events_status", inbound_events.c.status, inbound_events.c.next_attempt_at)
+Index("ix_gorgias_inbound_events_account", inbound_events.c.account, inbound_events.c.id)
+
+# How each declared integration of an account answers Gorgias (the 100-failure rule).
+inbound_health = Table(
+    "gorgias_inbound_health",
+    metadata,
+    Column("account", String(63), primary_key=True),
+    Column("integration", String(60), primary_key=True),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_failure_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("deactivated_at", UTCDateTime, nullable=True),
+    Column("repaired_at", UTCDateTime, nullable=True),
+)

@@ -118,6 +118,7 @@ class Revoker:
                     clear_tokens=True,
                     clear_next_refresh=True,
                     refresh_failures=0,
+                    clear_last_error=True,  # a disconnect is not a failure: nothing to show
                     event="disconnected",
                     detail="disconnected by the app",
                 )

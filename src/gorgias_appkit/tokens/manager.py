@@ -4,8 +4,15 @@
 outside the refresh leeway (the fast path). Otherwise it takes an in-process lock, then the
 database lock on the row (``SELECT … FOR UPDATE`` / ``BEGIN IMMEDIATE``), re-reads, and refreshes
 only if no sibling already did; the new tokens are written in the same locked transaction with a
-version check (REL-01, REL-02). Health transitions (active → refresh_failing → needs_reauth →
+version check (REL-01, REL-02). Health transitions (active → refresh_failing → needs_reauth or
 uninstalled) are recorded in the install history and announced through :mod:`hooks`.
+
+Gorgias sends no uninstall notice. ``invalid_grant`` on refresh, or a 401 on a token refreshed
+a moment ago, means Gorgias no longer knows the grant: the merchant removed the app. The
+installation becomes ``uninstalled`` at once (tokens dropped, history ``uninstall_inferred``,
+hooks ``health_changed`` then ``uninstalled``). ``needs_reauth`` is kept for a grant Gorgias
+may still honour but the app cannot renew by itself (no refresh token: installed without
+``offline``); the merchant reconnects and nothing was lost.
 
 Two rules keep that honest:
 - nothing expected is raised inside the locked block: a failure is *returned* from it, so the
@@ -237,8 +244,8 @@ class TokenManager:
         except InvalidGrant:
             # REL-05: terminal. Gorgias sends no uninstall notice, so this is how we learn it.
             METRICS.inc("gorgias_refresh_total", result="failed", reason="invalid_grant")
-            self._transition(held, current, InstallStatus.NEEDS_REAUTH, "refresh token rejected")
-            return InstallationUnavailable(account, InstallStatus.NEEDS_REAUTH.value)
+            self._uninstalled(held, current, "refresh token rejected: removed in Gorgias")
+            return InstallationUnavailable(account, InstallStatus.UNINSTALLED.value)
         except OAuthError as exc:
             METRICS.inc("gorgias_refresh_total", result="failed", reason=_error_code(exc))
             self._record_failure(held, current, exc)
@@ -329,8 +336,29 @@ class TokenManager:
         held.announce(_health(updated, current.status, reason))
         return updated
 
+    def _uninstalled(self, held: Held, current: Installation, reason: str) -> None:
+        """Gorgias no longer knows the grant: drop the dead tokens, announce the uninstall."""
+        updated = held.row.apply(
+            InstallUpdate(
+                status=InstallStatus.UNINSTALLED,
+                clear_tokens=True,
+                clear_next_refresh=True,
+                refresh_failures=0,
+                last_error=reason,
+                event="uninstall_inferred",
+                detail=reason,
+            )
+        )
+        log.warning(
+            "the app was removed in Gorgias: %s",
+            reason,
+            extra={"account": current.account, "event": "uninstall_inferred"},
+        )
+        held.announce(_health(updated, current.status, reason))
+        held.announce(LifecycleEvent(HookEvent.UNINSTALLED, updated, current.status.value, reason))
+
     # -- what the API tells us -------------------------------------------------------------
-    def mark_needs_reauth(self, account: Account, reason: str) -> None:
+    def mark_uninstalled(self, account: Account, reason: str) -> None:
         """Record that the API refused a freshly refreshed token (a silent uninstall)."""
         finish_detached(
             lambda: self._mark_needs_reauth(account, reason),
@@ -343,7 +371,7 @@ class TokenManager:
         with self.lock.hold(account) as held:
             current = held.row.current
             if current is not None and current.status.usable:
-                self._transition(held, current, InstallStatus.NEEDS_REAUTH, reason)
+                self._uninstalled(held, current, reason)
 
 
 def _tokens(installation: Installation) -> TokenSet:

@@ -2,12 +2,14 @@
 
 ``init_app`` validates everything at start-up (one :class:`ConfigError` listing every problem:
 in production mode a missing ``GORGIAS_ENCRYPTION_KEYS`` or ``GORGIAS_SECRET_KEY`` stops the app
-from starting), builds the :class:`Kit`, runs the migrations, and registers the install
-blueprint, the CSRF check for every state-changing request, the request deadline
-(``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`), the security headers (and ``Cache-Control:
-no-store`` on every page), the throttles (:mod:`.throttle`), the secret-key fallbacks, a JSON
-``default`` that masks :class:`Secret` values, and the secret scrubber on werkzeug's request log
-(so ``flask run`` never prints a callback's ``code`` or ``state``). The kit lives in
+from starting; so does a declared widget reading a path its handler's sample lacks), builds the
+:class:`Kit`, runs the migrations, declares the app's ``integrations``, registers the install
+blueprint and the endpoints Gorgias calls (``web/inbound.py``), the CSRF check for every
+state-changing request, the request deadline (``GORGIAS_REQUEST_DEADLINE``, :mod:`.deadline`),
+the security headers (and ``Cache-Control: no-store`` on every page), the throttles
+(:mod:`.throttle`), the secret-key fallbacks, a JSON ``default`` that masks :class:`Secret`
+values, and the secret scrubber on werkzeug's request log (so ``flask run`` never prints a
+callback's ``code`` or ``state``). The kit lives in
 ``app.extensions["gorgias_appkit"]``; views read it through :func:`get_kit`.
 """
 
@@ -24,10 +26,12 @@ from ..core.secret import Secret
 from ..core.secret import install_log_scrubber
 from ..core.settings import KitSettings
 from ..errors import ConfigError
+from ..inbound.declarations import Integrations
 from ..kit import Kit
 from ..store.instance import with_defaults
 from . import security
 from .deadline import init_deadline
+from .inbound import bp as inbound_bp
 from .throttle import EXTENSION_KEY as THROTTLE_KEY
 from .throttle import Throttle
 from .views import bp
@@ -38,7 +42,14 @@ EXTENSION_KEY = "gorgias_appkit"
 class GorgiasKit:
     """``GorgiasKit(app)`` or ``ext = GorgiasKit(); ext.init_app(app)``."""
 
-    def __init__(self, app: Flask | None = None, **kit_options: Any) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        integrations: Integrations | None = None,
+        **kit_options: Any,
+    ) -> None:
+        self.integrations = integrations
         self.kit_options = kit_options
         if app is not None:
             self.init_app(app)
@@ -54,6 +65,12 @@ class GorgiasKit:
                 ["GORGIAS_SECRET_KEY is required (32+ random characters) to sign sessions"]
             )
         kit = Kit(settings, **self.kit_options)
+        if self.integrations is not None:
+            try:
+                kit.declare(self.integrations)  # a widget path missing from its sample stops here
+            except ConfigError:
+                kit.close()
+                raise
         app.secret_key = settings.secret_key.reveal()
         # A rotation rolled out with the old key here keeps every session; without it, every
         # cookie stops verifying and every session ends (issue 9 item 3).
@@ -70,6 +87,7 @@ class GorgiasKit:
             kit.throttle_storage, web=settings.web, clock=kit.clock
         )
         app.register_blueprint(bp)
+        app.register_blueprint(inbound_bp)
         app.before_request(security.csrf_protect)
         init_deadline(app)  # first of every before_request hook
         app.after_request(security.security_headers)

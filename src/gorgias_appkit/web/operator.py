@@ -1,4 +1,5 @@
-"""Operator pages under ``/admin``: every installation, its history and ledger, refresh, disconnect.
+"""Operator pages under ``/admin``: installations (history, ledger, integration health, events),
+refresh, disconnect, and ``/admin/events``: the latest events, the dead letters and their replay.
 
 Off unless the operator configures an admin (``GORGIAS_ADMIN_USER`` and
 ``GORGIAS_ADMIN_PASSWORD_HASH``, a ``werkzeug.security`` hash such as ``gorgias-appkit admin
@@ -38,6 +39,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from ..core.inbound_records import EventStatus
 from ..core.web_settings import WebSettings
 from ..errors import GorgiasAppError
 from . import sessions
@@ -151,7 +153,10 @@ def installations() -> Response:
     objects = kit.ledger.live_per_account()
     rows = [(i, objects.get(i.account, 0)) for i in kit.installations()]
     counts = kit.store.count_by_status()
-    return _page("gorgias_appkit/operator/list.html", rows=rows, counts=counts)
+    at_risk: dict[str, int] = {}
+    for health in kit.inbound.repair.at_risk():
+        at_risk[health.account] = at_risk.get(health.account, 0) + 1
+    return _page("gorgias_appkit/operator/list.html", rows=rows, counts=counts, at_risk=at_risk)
 
 
 @bp.get("/accounts/<account>")
@@ -167,7 +172,38 @@ def installation(account: str) -> Response:
         installation=found,
         history=kit.history(account, limit=50),
         ledger=kit.ledger.entries(found.account),
+        health=kit.inbound.repair.of(found.account),
+        threshold=kit.settings.inbound.at_risk,
+        events=kit.inbound.latest_events(found.account, limit=20),
     )
+
+
+@bp.get("/events")
+@admin_required
+def events() -> Response:
+    """The newest events of every account, the dead letters first, with a replay button each."""
+    kit = get_kit()
+    return _page(
+        "gorgias_appkit/operator/events.html",
+        dead=kit.inbound.latest_events(status=EventStatus.DEAD, limit=100),
+        latest=kit.inbound.latest_events(limit=50),
+        counts=kit.inbound.event_store.counts(),
+        at_risk=kit.inbound.repair.at_risk(),
+        threshold=kit.settings.inbound.at_risk,
+    )
+
+
+@bp.post("/events/<int:event_id>/replay")
+@admin_required
+def replay(event_id: int) -> ResponseReturnValue:
+    """Give a dead letter a new set of attempts."""
+    require_csrf()
+    if get_kit().inbound.replay(event_id):
+        log.info("admin replayed event %d", event_id, extra={"event": "admin_replay"})
+        flash(f"done:event {event_id} queued again")
+    else:
+        flash(f"error:event {event_id} is not a dead letter")
+    return redirect(url_for("operator.events"), code=303)
 
 
 @bp.post("/accounts/<account>/refresh")
