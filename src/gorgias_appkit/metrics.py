@@ -39,6 +39,14 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("account",),
     ),
     "gorgias_rate_waits_total": ("Times a call waited for rate budget by account.", ("account",)),
+    "gorgias_inbound_events_total": (
+        "Events Gorgias delivered, by trigger and whether they were new (not a redelivery).",
+        ("trigger", "new"),
+    ),
+    "gorgias_inbound_handled_total": (
+        "Event handler runs by result: done, retrying, dead (a dead letter).",
+        ("result",),
+    ),
 }
 
 # A gauge read at scrape time: name -> (help, label name, {label value: number}).
