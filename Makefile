@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ./sandbox -e '.[dev]'
 	touch $(STAMP)
 
+# `make demo PORT=9000 SANDBOX_PORT=9800` moves both servers; HOST=0.0.0.0 serves a container/VM.
+PORT ?= 8000
+SANDBOX_PORT ?= 8800
+HOST ?= 127.0.0.1
 demo: $(STAMP)
-	$(BIN)/gorgias-appkit demo
+	$(BIN)/gorgias-appkit demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
