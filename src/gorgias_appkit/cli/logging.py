@@ -50,3 +50,6 @@ def configure_logging(level: int | str = logging.INFO) -> None:
     handler.addFilter(SCRUBBER)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates every migration step at INFO on every command; keep it for DEBUG runs.
+    if logging.getLevelName(level) != "DEBUG" and level != logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)

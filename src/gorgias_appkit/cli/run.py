@@ -19,22 +19,47 @@ DEMO_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's well-
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for both servers.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface both servers listen on; 0.0.0.0 for a container or a VM.",
+)
 @click.option("--port", default=8000, show_default=True, help="Port of the reference app.")
 @click.option("--sandbox-port", default=8800, show_default=True, help="Port of the sandbox.")
-def demo(host: str, port: int, sandbox_port: int) -> None:
+@click.option(
+    "--public-host",
+    help="Host name the browser uses to reach both servers  "
+    "[default: --host, or localhost when --host is a wildcard]",
+)
+def demo(host: str, port: int, sandbox_port: int, public_host: str | None) -> None:
     """Run the sandbox, the reference app and its worker together (what `make demo` runs).
 
-    Uses development mode: SQLite and generated keys in ./instance, the sandbox as Gorgias,
-    the event queue in a SQLite file: no other service.
+    Everything the demo needs is its own: development mode, the sandbox as Gorgias, a SQLite
+    file and generated keys in ./instance, the event queue in a SQLite file: no other service.
+    GORGIAS_* variables of the caller are ignored (GORGIAS_LOG_LEVEL aside), so a demo never
+    writes into a real database. In a container or a VM, use --host 0.0.0.0 and publish both
+    ports; the browser then reaches them as http://localhost:PORT (or --public-host, which must
+    name this machine: plain http is only allowed for loopback hosts).
     """
-    from gorgias_sandbox import SandboxConfig
-    from gorgias_sandbox import create_sandbox
-
+    try:
+        from gorgias_sandbox import SandboxConfig
+        from gorgias_sandbox import create_sandbox
+    except ImportError:
+        raise click.ClickException(
+            "the demo needs the sandbox: pip install 'gorgias-appkit[testing]' "
+            "(the gorgias-sandbox distribution)"
+        ) from None
     from ..starter import create_app
     from .servers import ThreadedServer
 
-    app_url = f"http://{host}:{port}"
+    shown = public_host or ("localhost" if host in ("0.0.0.0", "::", "") else host)  # noqa: S104
+    app_url = f"http://{shown}:{port}"
+    ignored = [k for k in os.environ if k.startswith("GORGIAS_") and k != "GORGIAS_LOG_LEVEL"]
+    for name in ignored:
+        del os.environ[name]
+    if ignored:
+        click.echo(f"  (ignoring {len(ignored)} GORGIAS_* variable(s): the demo uses its own)")
     sandbox_config = SandboxConfig(
         client_id=DEMO_CLIENT_ID,
         client_secret=DEMO_CLIENT_SECRET,
@@ -47,13 +72,16 @@ def demo(host: str, port: int, sandbox_port: int) -> None:
         GORGIAS_CLIENT_ID=DEMO_CLIENT_ID,
         GORGIAS_CLIENT_SECRET=DEMO_CLIENT_SECRET,
         GORGIAS_APP_URL=app_url,
-        GORGIAS_URL_TEMPLATE=f"{sandbox.url}/{{account}}",
+        GORGIAS_URL_TEMPLATE=f"http://{shown}:{sandbox_port}/{{account}}",
     )
-    flask_app = create_app()
-    app = ThreadedServer(flask_app, host=host, port=port).start()
-    click.echo(f"\n  Sandbox (fake Gorgias): {sandbox.url}/_sandbox/stats")
-    click.echo(f"  Open the app:           {app.url}/")
-    click.echo(f"  Sandbox tickets:        {sandbox.url}/acme/tickets\n")
+    try:
+        flask_app = create_app()
+        app = ThreadedServer(flask_app, host=host, port=port).start()
+    except BaseException:
+        sandbox.stop()
+        raise
+    click.echo(f"\n  Open the app:     {app_url}/")
+    click.echo(f"  Sandbox tickets:  http://{shown}:{sandbox_port}/acme/tickets\n")
     click.echo("  Install into the sandbox account 'acme', approve, and see its dashboard;")
     click.echo("  then open a ticket in the sandbox: the app's card is in the sidebar.")
     click.echo("  The event worker runs in this process. Press Ctrl+C to stop.\n")
@@ -100,17 +128,21 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     exec_gunicorn(host=host, port=port, workers=workers, threads=threads)
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8800, show_default=True)
-def sandbox(host: str, port: int) -> None:
-    """Run the sandbox (a local fake Gorgias) alone; switches come from SANDBOX_* variables."""
-    from gorgias_sandbox import SandboxConfig
-    from gorgias_sandbox import serve_sandbox
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.pass_context
+def sandbox(ctx: click.Context) -> None:
+    """Run the sandbox (a local fake Gorgias) alone: `gorgias-appkit sandbox --help` for options.
 
+    The same command as `gorgias-sandbox` (the gorgias-sandbox distribution, installed with the
+    kit's `testing` extra): --redirect-uri, --client-id, --account, and every SANDBOX_* switch.
+    """
     try:
-        config = SandboxConfig.from_env(os.environ)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Sandbox on http://{host}:{port}/{{account}} (control: /_sandbox/stats)")
-    serve_sandbox(config, host=host, port=port)
+        from gorgias_sandbox.cli import command
+    except ImportError:
+        raise click.ClickException(
+            "the sandbox is its own distribution: pip install 'gorgias-appkit[testing]'"
+        ) from None
+    command.main(args=ctx.args, prog_name="gorgias-appkit sandbox", standalone_mode=True)
