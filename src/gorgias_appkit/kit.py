@@ -57,6 +57,7 @@ from .store.engine import make_engine
 from .store.engine import ping
 from .store.engine import require_schema
 from .store.engine import upgrade
+from .store.instance import instance_folder
 from .store.instance import with_defaults
 from .store.ports import BucketStore
 from .store.sql.buckets import SQLBucketStore
@@ -69,6 +70,7 @@ from .store.sql.revocations import SQLRevocationQueue
 from .store.sql.sessions import SQLSessionStore
 from .store.sql.states import SQLStateStore
 from .store.sql.throttle import SQLThrottleStorage
+from .tokens.disconnect import Disconnected
 from .tokens.disconnect import RevocationReport
 from .tokens.disconnect import Revoker
 from .tokens.lock import InstallationLock
@@ -210,7 +212,7 @@ class Kit:
     ) -> Kit:
         """Build a kit from ``GORGIAS_*`` variables (see the README's configuration table)."""
         env = os.environ if environ is None else environ
-        folder = Path(instance_path or env.get("GORGIAS_INSTANCE_PATH") or "instance").resolve()
+        folder = Path(instance_path).resolve() if instance_path else instance_folder(env)
         settings = KitSettings.from_mapping(with_defaults(env, instance_path=folder))
         return cls(settings, **kwargs)  # type: ignore[arg-type]
 
@@ -328,7 +330,7 @@ class Kit:
         self.engine.dispose()
 
     # -- operator actions ------------------------------------------------------------------
-    def disconnect(self, account: str) -> Installation:
+    def disconnect(self, account: str) -> Disconnected:
         """Remove the app's objects from ``account`` while the token works, then revoke.
 
         If the clean-up stops (:class:`CleanupIncomplete`), the installation is left as it was

@@ -144,8 +144,22 @@ def test_installs_disconnect_removes_objects_and_revokes(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["health"], data["objects_removed"], data["objects_left"]) == ("uninstalled", 5, 0)
+    assert data["revocation"] == "revoked"
     assert sandbox.objects("acme") == {"integrations": [], "widgets": []}
     assert [g["status"] for g in sandbox.grants("acme")] == ["revoked"]
+
+
+def test_installs_disconnect_says_when_the_revocation_is_only_queued(
+    installer: InstallDriver, app_config: dict[str, str], sandbox: SandboxControl
+) -> None:
+    """Issue 13: Gorgias answering 503 to the revocation: "queued", never "access revoked"."""
+    installer.install("acme")
+    sandbox.add_fault(path="/oauth/revoke", mode="status", status=503, count=1)
+    result = run(app_config, "installs", "disconnect", "acme", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "access revoked" not in result.output
+    assert "revocation is queued" in result.output
+    assert [g["status"] for g in sandbox.grants("acme")] == ["active"]
 
 
 def test_installs_disconnect_asks_first(
@@ -399,3 +413,12 @@ def test_admin_password_hash_prints_a_usable_hash() -> None:
     assert check_password_hash(hashed, "correct horse battery")
     short = CliRunner().invoke(main, ["admin", "password-hash", "--stdin"], input="short\n")
     assert short.exit_code == 1 and "12 characters" in short.output
+
+
+def test_db_upgrade_needs_only_the_database(tmp_path: Path) -> None:
+    """Issue 13: no client id, secret, app URL or keys are needed to create the schema."""
+    url = f"sqlite:///{tmp_path / 'only.sqlite3'}"
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"GORGIAS_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert "schema at revision" in result.output
+    assert (tmp_path / "only.sqlite3").exists()

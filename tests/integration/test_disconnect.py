@@ -53,7 +53,7 @@ def test_disconnect_revokes_the_grant_and_makes_tokens_unusable(
     """REL-10: disconnect revokes the refresh token upstream and local tokens stop at once."""
     kit = kits()
     install(kit, sandbox)
-    updated = kit.disconnect("acme")
+    updated = kit.disconnect("acme").installation
     assert updated.status is InstallStatus.UNINSTALLED and updated.tokens is None
     assert revoke_calls(sandbox) == 1
     assert grant(sandbox)["status"] == "revoked"

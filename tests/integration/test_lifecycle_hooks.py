@@ -101,7 +101,7 @@ def test_disconnect_removes_every_object_then_revokes(
     installer.install("acme")
     assert counts(sandbox) == (INTEGRATIONS, WIDGETS)
     kit = kit_of(app)
-    installation = kit.disconnect("acme")
+    installation = kit.disconnect("acme").installation
     assert counts(sandbox) == (0, 0)
     assert grant_statuses(sandbox) == ["revoked"]
     assert installation.status is InstallStatus.UNINSTALLED

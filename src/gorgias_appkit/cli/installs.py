@@ -24,6 +24,14 @@ from .output import show
 from .output import table
 
 _ACCOUNT = click.argument("account", callback=lambda _c, _p, v: account_argument(v))
+# What became of the grant at Gorgias, in the operator's words.
+_REVOKED = {
+    "revoked": "access revoked at Gorgias",
+    "queued": "Gorgias did not answer: the revocation is queued and retried by the worker "
+    "(refresh-due)",
+    "failed": "Gorgias refused the revocation (see `installs show`)",
+    "nothing_to_revoke": "no token was left to revoke",
+}
 _YES = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 
@@ -195,18 +203,21 @@ def disconnect(kit: Kit, account: Account, yes: bool, as_json: bool) -> None:
             f"Remove {before} object(s) the app created in {account}, then revoke its access?",
             abort=True,
         )
-    installation = kit.disconnect(account)
+    done = kit.disconnect(account)
     left = len(kit.ledger.live(account))
     if as_json:
         print_json(
             {
-                **installation_dict(installation),
+                **installation_dict(done.installation),
                 "objects_removed": before - left,
                 "objects_left": left,
+                "revocation": done.revocation,
             }
         )
         return
-    click.echo(f"Disconnected {account}: {before - left} object(s) removed, access revoked.")
+    click.echo(
+        f"Disconnected {account}: {before - left} object(s) removed, {_REVOKED[done.revocation]}."
+    )
     if left:
         click.echo(
             f"{left} object(s) could not be removed (access was already lost); "

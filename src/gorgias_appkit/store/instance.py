@@ -19,11 +19,21 @@ log = logging.getLogger("gorgias_appkit.config")
 DEFAULT_DB_NAME = "gorgias-appkit.sqlite3"
 
 
+def instance_folder(environ: Mapping[str, str]) -> Path:
+    """The instance folder: ``GORGIAS_INSTANCE_PATH``, else ``./instance``."""
+    return Path(environ.get("GORGIAS_INSTANCE_PATH") or "instance").resolve()
+
+
+def database_url(environ: Mapping[str, str], *, instance_path: Path) -> str:
+    """``GORGIAS_DATABASE_URL``, else the SQLite file in the instance folder."""
+    given = (environ.get("GORGIAS_DATABASE_URL") or "").strip()
+    return given or f"sqlite:///{instance_path / DEFAULT_DB_NAME}"
+
+
 def with_defaults(environ: Mapping[str, str], *, instance_path: Path) -> dict[str, str]:
     """Return ``environ``'s ``GORGIAS_*`` values plus the defaults that depend on the folder."""
     values = {k: v for k, v in environ.items() if k.startswith("GORGIAS_")}
-    if not values.get("GORGIAS_DATABASE_URL"):
-        values["GORGIAS_DATABASE_URL"] = f"sqlite:///{instance_path / DEFAULT_DB_NAME}"
+    values["GORGIAS_DATABASE_URL"] = database_url(environ, instance_path=instance_path)
     if values.get("GORGIAS_MODE", "production").strip().lower() != "development":
         return values
     for name, make in (

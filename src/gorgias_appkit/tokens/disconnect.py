@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from ..core.account import Account
 from ..core.clock import Clock
@@ -36,6 +37,23 @@ from .lock import InstallationLock
 from .lock import tokens_unreadable
 
 log = logging.getLogger("gorgias_appkit.revocations")
+
+
+Revocation = Literal["revoked", "queued", "failed", "nothing_to_revoke"]
+_REVOCATION: dict[str, Revocation] = {"revoked": "revoked", "retrying": "queued"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Disconnected:
+    """What a disconnect did: the installation now, and what became of its upstream grant.
+
+    ``revocation``: ``revoked`` (Gorgias confirmed), ``queued`` (Gorgias did not answer; the
+    worker retries), ``failed`` (Gorgias refused; nothing more will be tried) or
+    ``nothing_to_revoke`` (the tokens were already gone).
+    """
+
+    installation: Installation
+    revocation: Revocation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +91,7 @@ class Revoker:
         *,
         cleanup: Callable[[Account], object] | None = None,
         objects_left: Callable[[Account], int] | None = None,
-    ) -> Installation:
+    ) -> Disconnected:
         """Run ``cleanup`` while the token still works, then drop the tokens and revoke them.
 
         An installation that already lost access cannot clean up: what ``objects_left`` counts
@@ -95,13 +113,13 @@ class Revoker:
                 left,
                 extra={"account": account, "event": "cleanup_skipped"},
             )
-        updated = self._drop(account)
+        updated, revocation = self._drop(account)
         log.info(
             "disconnected", extra={"account": account, "event": "disconnected", "token_fp": token}
         )
-        return updated
+        return Disconnected(installation=updated, revocation=revocation)
 
-    def _drop(self, account: Account) -> Installation:
+    def _drop(self, account: Account) -> tuple[Installation, Revocation]:
         """Make ``account``'s tokens unusable now, then revoke the refresh token upstream."""
         with self.lock.hold(account) as held:
             current = held.row.current
@@ -130,17 +148,18 @@ class Revoker:
                     LifecycleEvent(HookEvent.HEALTH_CHANGED, updated, previous, "disconnected")
                 )
                 held.announce(LifecycleEvent(HookEvent.DISCONNECTED, updated, previous))
-        if queued is not None and token is not None:
-            entry = PendingRevocation(
-                id=queued,
-                account=account,
-                token=token,
-                attempts=0,
-                next_attempt_at=self.clock.now(),
-                created_at=self.clock.now(),
-            )
-            self._attempt(entry, hint=hint)
-        return updated
+        if queued is None or token is None:
+            return updated, "nothing_to_revoke"
+        entry = PendingRevocation(
+            id=queued,
+            account=account,
+            token=token,
+            attempts=0,
+            next_attempt_at=self.clock.now(),
+            created_at=self.clock.now(),
+        )
+        outcome = self._attempt(entry, hint=hint)
+        return updated, _REVOCATION.get(outcome, "failed")
 
     def discard(self, account: Account, tokens: TokenSet) -> None:
         """Revoke the tokens of an install abandoned after its code exchange (or queue them).
