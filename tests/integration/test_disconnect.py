@@ -228,8 +228,12 @@ def test_disconnect_post_revokes_and_offers_to_reconnect(
     response = client.post(
         "/accounts/acme/disconnect", data={"csrf_token": csrf_from_dashboard(client)}
     )
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
+    assert response.status_code == 303  # post/redirect/get (issue 13): a reload posts nothing
+    assert response.headers["Location"] == "/disconnected/acme"
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert client.get(response.headers["Location"]).status_code == 200  # reloading is harmless
+    html = page.get_data(as_text=True)
     assert "acme is disconnected" in html
     assert "/oauth/install?account=acme" in html
     assert revoke_calls(sandbox) == 1

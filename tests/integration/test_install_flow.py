@@ -104,7 +104,7 @@ def test_install_without_account_asks_for_the_subdomain(client: FlaskClient) -> 
     """No account parameter: a page where the merchant types their subdomain."""
     response = client.get("/oauth/install")
     assert response.status_code == 200
-    assert 'name="account"' in response.get_data(as_text=True)
+    assert 'name="address"' in response.get_data(as_text=True)
 
 
 def test_reinstall_replaces_tokens(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -67,7 +68,7 @@ def test_dashboard_disconnect_leaves_nothing_behind(
     installer.install("acme")
     token = csrf(client.get("/accounts/acme").get_data(as_text=True))
     answer = client.post("/accounts/acme/disconnect", data={"csrf_token": token})
-    assert answer.status_code == 200
+    assert answer.status_code == 303
     assert sandbox.objects("acme") == {"integrations": [], "widgets": []}
     assert [g["status"] for g in sandbox.grants("acme")] == ["revoked"]
 
@@ -85,5 +86,74 @@ def test_an_interrupted_disconnect_is_a_clear_retryable_page(
     assert answer.status_code == 502
     assert client.get("/accounts/acme").status_code == 200
     again = client.post("/accounts/acme/disconnect", data={"csrf_token": token})
-    assert again.status_code == 200
+    assert again.status_code == 303
     assert sandbox.objects("acme") == {"integrations": [], "widgets": []}
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        " acme ",
+        "acme.gorgias.com",
+        "https://acme.gorgias.com/",
+        "ACME.Gorgias.com",
+        "https://acme.gorgias.com/app/tickets",
+    ],
+)
+def test_the_install_form_reads_what_a_merchant_pastes(pasted: str, client: FlaskClient) -> None:
+    """Issue 13: blanks trimmed, a Gorgias address gives its account; then the strict path."""
+    response = client.get("/oauth/install", query_string={"address": pasted})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/oauth/install?account=acme"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "acme.evil.com",
+        "https://acme.gorgias.com.evil.com/",
+        "a@acme.gorgias.com",
+        "acme gorgias",
+        "",
+        "https://evil.com/?acme",
+    ],
+)
+def test_the_install_form_still_refuses_anything_else(
+    pasted: str, client: FlaskClient, sandbox: SandboxControl
+) -> None:
+    """Issue 13 / SEC-01: normalising never lets another host through; nothing is sent."""
+    before = sandbox.stats()["counters"]
+    response = client.get("/oauth/install", query_string={"address": pasted})
+    assert response.status_code == 400
+    assert sandbox.stats()["counters"] == before
+
+
+def test_the_install_page_shows_where_the_account_lives(client: FlaskClient) -> None:
+    """Issue 13: the form shows the configured template (the sandbox here), not gorgias.com."""
+    page = client.get("/oauth/install").get_data(as_text=True)
+    assert "gorgias.com" not in page and "127.0.0.1" in page
+
+
+@pytest.mark.parametrize(("method", "path", "code"), [("GET", "/nowhere", 404), ("PUT", "/", 405)])
+def test_404_and_405_are_styled_pages_with_a_way_home(
+    method: str, path: str, code: int, client: FlaskClient
+) -> None:
+    """Issue 13: the reference app's own page style, a link home, never werkzeug's bare page."""
+    response = client.open(path, method=method)
+    assert response.status_code == code
+    html = response.get_data(as_text=True)
+    assert 'href="/"' in html and "app.css" in html and "<title>" in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_welcome_notice_never_greets_an_error_page(
+    installer: InstallDriver, client: FlaskClient, sandbox: SandboxControl
+) -> None:
+    """Issue 13: an install whose dashboard then fails shows the failure, not "Welcome!"."""
+    sandbox.add_fault(path="/api/tickets", mode="status", status=500, count=-1)
+    response = installer.install("acme")
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 502
+    assert "Welcome" not in page.get_data(as_text=True)
+    sandbox.clear_faults()
+    assert "Welcome" not in client.get("/accounts/acme").get_data(as_text=True)  # not later either

@@ -47,7 +47,7 @@ def test_serve_runs_gunicorn_workers(tmp_path: Path) -> None:
         health = wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
         assert health.json() == {"status": "ok"}
         page = httpx.get(f"http://127.0.0.1:{port}/oauth/install", timeout=5)
-        assert page.status_code == 200 and 'name="account"' in page.text
+        assert page.status_code == 200 and 'name="address"' in page.text
         # https app URL: the session cookie would be __Host- prefixed and Secure
         assert page.headers["Referrer-Policy"] == "no-referrer"
     finally:

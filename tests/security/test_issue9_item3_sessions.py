@@ -83,7 +83,7 @@ def test_item3_saved_cookie_dies_at_disconnect_on_every_instance(
     saved = _cookie(client)
     assert _replay(second_instance, saved).get("/accounts/acme").status_code == 200
     token = _csrf(client.get("/accounts/acme").get_data(as_text=True))
-    assert client.post("/accounts/acme/disconnect", data={"csrf_token": token}).status_code == 200
+    assert client.post("/accounts/acme/disconnect", data={"csrf_token": token}).status_code == 303
     for instance in (app, second_instance):
         assert _replay(instance, saved).get("/accounts/acme").status_code == 403
     assert client.get("/accounts/acme").status_code == 403

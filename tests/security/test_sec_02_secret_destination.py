@@ -104,7 +104,7 @@ def test_revocation_redirect_is_not_followed_and_tokens_are_still_dropped(
     query = _install_to_callback(net_client)
     assert net_client.get("/oauth/callback", query_string=query).status_code == 303
     sandbox.add_fault(path="/oauth/revoke", mode="redirect", location=f"{EVIL}/r", count=-1)
-    installation = kit_of(net_app).disconnect("acme")
+    installation = kit_of(net_app).disconnect("acme").installation
     assert installation.status is InstallStatus.UNINSTALLED and installation.tokens is None
     assert network.elsewhere.requests == [] and not _secret_went_elsewhere(network)
 

@@ -63,6 +63,8 @@ def _browse(client: FlaskClient, base_url: str) -> list[Any]:
             "/accounts/acme/disconnect", data={"csrf_token": token.group(1)}, base_url=base_url
         )
     )
+    assert seen[-1].status_code == 303
+    seen.append(client.get(seen[-1].headers["Location"], base_url=base_url))
     assert seen[-1].status_code == 200
     return seen
 

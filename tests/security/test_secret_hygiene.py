@@ -86,6 +86,8 @@ def test_no_secret_in_logs_pages_or_database(
         assert _callback(client, initech, pages) == 400  # the peer echoes the code back
         token = decode_session(client.get_cookie("session").value)["csrf"]  # type: ignore[union-attr]
         response = client.post("/accounts/acme/disconnect", data={"csrf_token": token})
+        assert response.status_code == 303
+        response = client.get(response.headers["Location"])
         pages.append(response.get_data(as_text=True))
         assert response.status_code == 200
     kit.close()

@@ -79,3 +79,30 @@ def test_allowed_accounts_are_parsed() -> None:
     assert settings.account_allowed("acme") and settings.account_allowed("globex")
     assert not settings.account_allowed("initech")
     assert KitSettings.from_mapping(VALID).account_allowed("initech")
+
+
+def test_every_problem_comes_in_one_error_with_the_right_units() -> None:
+    """Issue 13: a bad proxy value hides no other problem; a rate is in requests, not seconds."""
+    with pytest.raises(ConfigError) as caught:
+        KitSettings.from_mapping(
+            {
+                "GORGIAS_PROXY_FIX": "lots",
+                "GORGIAS_RATE_LIMIT": "many",
+                "GORGIAS_METRICS_TOKEN": "short",
+                "GORGIAS_ADMIN_USER": "operator",
+            },
+            web_app=True,
+        )
+    problems = "\n".join(caught.value.problems)
+    for expected in (
+        "GORGIAS_CLIENT_ID is required",
+        "GORGIAS_APP_URL is required",
+        "GORGIAS_ENCRYPTION_KEYS is required",
+        "GORGIAS_SECRET_KEY is required",
+        "GORGIAS_PROXY_FIX",
+        "GORGIAS_RATE_LIMIT must be a number of requests",
+        "GORGIAS_METRICS_TOKEN",
+        "GORGIAS_ADMIN_PASSWORD_HASH",
+    ):
+        assert expected in problems, expected
+    assert "number of seconds, got 'many'" not in problems

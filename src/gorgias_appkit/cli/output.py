@@ -21,11 +21,11 @@ from rich.text import Text
 from ..core.account import Account
 from ..core.account import parse_account
 from ..core.inbound_records import IntegrationHealth
+from ..core.logformat import one_line
 from ..core.records import Installation
 from ..core.records import InstallEvent
 from ..core.records import LedgerEntry
 from ..errors import GorgiasAppError
-from .logging import one_line
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 import click
 
 from ..core.account import Account
+from ..core.logformat import one_line
 from ..errors import GorgiasAppError
 from ..kit import Kit
 from ..tokens.manager import RefreshOutcome
 from ..tokens.manager import RefreshReport
 from .context import pass_kit
-from .logging import one_line
 
 if TYPE_CHECKING:
     from ..kit import Kit

@@ -113,10 +113,18 @@ class KitSettings:
         return not self.allowed_accounts or account in self.allowed_accounts
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, str]) -> KitSettings:
-        """Parse ``GORGIAS_*`` string values; raise one :class:`ConfigError` with every problem."""
+    def from_mapping(cls, values: Mapping[str, str], *, web_app: bool = False) -> KitSettings:
+        """Parse ``GORGIAS_*`` string values; raise one :class:`ConfigError` with every problem.
+
+        ``web_app``: the settings serve a web app, which needs ``GORGIAS_SECRET_KEY`` to sign
+        its cookies (reported with the other problems, not in a later round).
+        """
         parser = _Parser(values)
         settings = parser.build()
+        if web_app and not parser.get("GORGIAS_SECRET_KEY"):
+            parser.problems.append(
+                "GORGIAS_SECRET_KEY is required (32+ random characters) to sign sessions"
+            )
         if parser.problems or settings is None:
             raise ConfigError(parser.problems or ["the configuration could not be read"])
         return settings
@@ -138,7 +146,13 @@ class _Parser:
         return value
 
     def number(
-        self, name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
+        self,
+        name: str,
+        default: float,
+        *,
+        minimum: float = 0.0,
+        maximum: float | None = None,
+        unit: str = "a number of seconds",
     ) -> float:
         raw = self.get(name)
         if not raw:
@@ -146,7 +160,7 @@ class _Parser:
         try:
             value = float(raw)
         except ValueError:
-            self.problems.append(f"{name} must be a number of seconds, got {raw!r}")
+            self.problems.append(f"{name} must be {unit}, got {raw!r}")
             return default
         if value < minimum:
             self.problems.append(f"{name} must be at least {minimum:g}")
@@ -217,12 +231,12 @@ class _Parser:
         redis_url = self.get("GORGIAS_REDIS_URL")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             self.problems.append("GORGIAS_REDIS_URL must be a redis://, rediss:// or unix:// URL")
-        limit = self.number("GORGIAS_RATE_LIMIT", 80, minimum=2)
-        share = self.number("GORGIAS_RATE_INTERACTIVE_SHARE", 0.25)
+        limit = self.number("GORGIAS_RATE_LIMIT", 80, minimum=2, unit="a number of requests")
+        share = self.number("GORGIAS_RATE_INTERACTIVE_SHARE", 0.25, unit="a share such as 0.25")
         if share > 0.9:
             self.problems.append("GORGIAS_RATE_INTERACTIVE_SHARE must be between 0 and 0.9")
             share = 0.25
-        margin = self.number("GORGIAS_RATE_MARGIN", 2)
+        margin = self.number("GORGIAS_RATE_MARGIN", 2, unit="a number of requests")
         if margin >= limit:
             self.problems.append("GORGIAS_RATE_MARGIN must be smaller than GORGIAS_RATE_LIMIT")
             margin = 2

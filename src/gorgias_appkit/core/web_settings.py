@@ -104,7 +104,11 @@ def parse_web(parser: _Parser) -> WebSettings:
         login_rate=_rate(parser, "GORGIAS_LOGIN_RATE", Rate(10, 900)),
         login_user_rate=_rate(parser, "GORGIAS_LOGIN_USER_RATE", Rate(30, 3600)),
         install_rate=_rate(parser, "GORGIAS_INSTALL_RATE", Rate(20, 60)),
-        login_concurrency=int(parser.number("GORGIAS_LOGIN_CONCURRENCY", 2, minimum=1, maximum=64)),
+        login_concurrency=int(
+            parser.number(
+                "GORGIAS_LOGIN_CONCURRENCY", 2, minimum=1, maximum=64, unit="a number of checks"
+            )
+        ),
         proxy_fix=_proxy_fix(parser),
         proxy_headers=_proxy_headers(parser),
     )

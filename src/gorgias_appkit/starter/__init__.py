@@ -15,6 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask import make_response
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound
 
 from gorgias_appkit.web import GorgiasKit
 from gorgias_appkit.web import trust_proxies
@@ -41,4 +47,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_operator(app)
     init_metrics(app)
     app.register_blueprint(dashboard.bp)
+    app.register_error_handler(NotFound, _http_error)
+    app.register_error_handler(MethodNotAllowed, _http_error)
     return app
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    """404 and 405 in the app's own page style (with a way home), not werkzeug's bare pages."""
+    page = render_template("starter/http_error.html", code=exc.code, name=exc.name)
+    response = make_response(page, exc.code or 500)
+    response.headers["Cache-Control"] = "no-store"
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response

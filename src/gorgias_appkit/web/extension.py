@@ -24,6 +24,8 @@ from flask import current_app
 
 from ..core.secret import Secret
 from ..core.secret import install_log_scrubber
+from ..core.logformat import KeyValueFormatter
+from ..core.logformat import stderr_handler
 from ..core.settings import KitSettings
 from ..errors import ConfigError
 from ..inbound.declarations import Integrations
@@ -58,12 +60,8 @@ class GorgiasKit:
         """Validate settings, build the kit and register the blueprint on ``app``."""
         values = {k: str(v) for k, v in app.config.items() if k.startswith("GORGIAS_")}
         settings = KitSettings.from_mapping(
-            with_defaults(values, instance_path=Path(app.instance_path))
+            with_defaults(values, instance_path=Path(app.instance_path)), web_app=True
         )
-        if settings.secret_key is None:
-            raise ConfigError(
-                ["GORGIAS_SECRET_KEY is required (32+ random characters) to sign sessions"]
-            )
         kit = Kit(settings, **self.kit_options)
         if self.integrations is not None:
             try:
@@ -71,7 +69,7 @@ class GorgiasKit:
             except ConfigError:
                 kit.close()
                 raise
-        app.secret_key = settings.secret_key.reveal()
+        app.secret_key = settings.secret_key.reveal() if settings.secret_key else None
         # A rotation rolled out with the old key here keeps every session; without it, every
         # cookie stops verifying and every session ends (issue 9 item 3).
         app.config["SECRET_KEY_FALLBACKS"] = [
@@ -82,6 +80,7 @@ class GorgiasKit:
         _mask_secrets_in_json(app)
         # werkzeug's request log (``flask run``, the demo) must not show a callback's code.
         install_log_scrubber(logging.getLogger("werkzeug"))
+        _kit_log_lines(app.config.get("GORGIAS_LOG_LEVEL"))
         app.extensions[EXTENSION_KEY] = kit
         app.extensions[THROTTLE_KEY] = Throttle(
             kit.throttle_storage, web=settings.web, clock=kit.clock
@@ -92,6 +91,21 @@ class GorgiasKit:
         init_deadline(app)  # first of every before_request hook
         app.after_request(security.security_headers)
         return kit
+
+
+def _kit_log_lines(level: object) -> None:
+    """With ``GORGIAS_LOG_LEVEL`` set, print the kit's own lines (scrubbed) to stderr.
+
+    Unset, the ``gorgias_appkit`` loggers follow the app's own logging configuration, like any
+    library's (then attach :data:`~gorgias_appkit.core.secret.SCRUBBER` to your handlers).
+    """
+    if not level:
+        return
+    logger = logging.getLogger("gorgias_appkit")
+    if not any(isinstance(h.formatter, KeyValueFormatter) for h in logger.handlers):
+        logger.addHandler(stderr_handler())
+        logger.propagate = False  # not twice when the app also logs the root logger
+    logger.setLevel(str(level).upper())
 
 
 def _mask_secrets_in_json(app: Flask) -> None:

@@ -19,8 +19,11 @@ from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 from werkzeug.wrappers import Response
 
+from ..core.account import Account
+from ..core.account import account_from_input
 from ..errors import AccessDenied
 from ..errors import ApiError
 from ..errors import ExchangeOutcomeUnknown
@@ -80,8 +83,17 @@ def install() -> Response:
     authorize URL's redirect_uri is the configured one, whatever ``Host`` the request carries.
     """
     account = request.args.get("account")
+    pasted = request.args.get("address")
+    if account is None and pasted is not None:
+        # What a merchant typed into the form (" acme ", "acme.gorgias.com", a whole URL) is
+        # read leniently here, then goes through the same strict check as Gorgias' own link.
+        name = account_from_input(pasted)
+        next_ = security.safe_return_path(request.args.get("next"))
+        return _no_store(redirect(url_for("gorgias.install", account=name, next=next_), code=303))
     if account is None:
-        return _no_store(make_response(render_template("gorgias_appkit/install.html")))
+        prefix, _, suffix = _kit().settings.url_template.display.partition("[account]")
+        page = render_template("gorgias_appkit/install.html", prefix=prefix, suffix=suffix)
+        return _no_store(make_response(page))
     # Each start may cost a stored state and a discovery fetch: bounded per address (item 8).
     get_throttle().install_started(client_address())
     # One binding value per browser, reused by concurrent installs (acme and globex in two tabs).
@@ -119,13 +131,23 @@ def callback() -> Response:
 
 @bp.post("/accounts/<account>/disconnect")
 def disconnect(account: str) -> Response:
-    """Revoke and forget ``account``'s tokens (CSRF-protected; only the installing browser)."""
+    """Revoke and forget ``account``'s tokens (CSRF-protected; only the installing browser).
+
+    Answers 303 to :func:`disconnected` (post/redirect/get): reloading that page posts nothing.
+    """
     security.require_csrf()
     if account not in sessions.viewable_accounts():
         return _page("not_yours", 403, account=account)
     _kit().disconnect(account)  # ends every session's hold on the account, this one's too
+    return _no_store(redirect(url_for("gorgias.disconnected", account=account), code=303))
+
+
+@bp.get("/disconnected/<account>")
+def disconnected(account: str) -> Response:
+    """Say that ``account`` is disconnected (it shows nothing about the account but its name)."""
+    name = Account(account)  # a hostile value is a 400 page, like everywhere else
     return _no_store(
-        make_response(render_template("gorgias_appkit/disconnected.html", account=account))
+        make_response(render_template("gorgias_appkit/disconnected.html", account=name))
     )
 
 

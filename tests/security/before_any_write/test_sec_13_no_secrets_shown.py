@@ -18,7 +18,7 @@ from flask import jsonify
 from flask.testing import FlaskClient
 
 from gorgias_appkit import Secret
-from gorgias_appkit.cli.logging import KeyValueFormatter
+from gorgias_appkit.core.logformat import KeyValueFormatter
 from gorgias_appkit.core.records import TokenSet
 from gorgias_appkit.core.secret import SecretScrubber
 from gorgias_appkit.core.secret import json_default
