@@ -22,10 +22,10 @@ from typing import Any
 from flask import Flask
 from flask import current_app
 
-from ..core.secret import Secret
-from ..core.secret import install_log_scrubber
 from ..core.logformat import KeyValueFormatter
 from ..core.logformat import stderr_handler
+from ..core.secret import Secret
+from ..core.secret import install_log_scrubber
 from ..core.settings import KitSettings
 from ..errors import ConfigError
 from ..inbound.declarations import Integrations
