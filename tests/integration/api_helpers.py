@@ -34,7 +34,7 @@ def install(kit: Kit, sandbox: SandboxControl, account: str = "acme") -> None:
 
 
 def redis_url() -> str:
-    """``TEST_REDIS_URL`` with the test's buckets emptied, or skip/fail the redis tier."""
+    """``TEST_REDIS_URL`` with the kit's buckets and throttle counters emptied, or skip/fail."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         tier_unavailable("redis", "TEST_REDIS_URL is not set")
@@ -42,7 +42,10 @@ def redis_url() -> str:
 
     client = redis.Redis.from_url(url)  # type: ignore[arg-type]
     try:
+        # Rate buckets and throttle counters left by earlier runs (a login throttle counts
+        # failures per user name for an hour: a stale count would refuse this run's logins).
         keys = list(client.scan_iter(match="gorgias_appkit:rate:*"))
+        keys += list(client.scan_iter(match="gorgias_appkit:throttle:*"))
         if keys:
             client.delete(*keys)
     except redis.RedisError as exc:
