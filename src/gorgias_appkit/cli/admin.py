@@ -27,3 +27,9 @@ def password_hash(from_stdin: bool) -> None:
     if len(password) < 12:
         raise click.ClickException("use at least 12 characters")
     click.echo(generate_password_hash(password))
+    # The hash holds "$" signs: a shell (or a sourced env file) would expand them unquoted.
+    click.echo(
+        "note: the hash contains '$'; in a shell or an env file, single-quote it: "
+        "GORGIAS_ADMIN_PASSWORD_HASH='<hash>'",
+        err=True,
+    )
