@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -13,6 +14,7 @@ def main() -> int:
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     only = set(sys.argv[1:])
+    print(f"machine: {_load()} (at the start)")
     for name in names:
         if only and name not in only:
             continue
@@ -21,7 +23,13 @@ def main() -> int:
         started = time.perf_counter()
         module.run()
         print(f"   ({time.perf_counter() - started:.1f} s)")
+    print(f"\nmachine: {_load()} (at the end)")
     return 0
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

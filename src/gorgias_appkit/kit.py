@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ from .store.instance import instance_folder
 from .store.instance import with_defaults
 from .store.ports import BucketStore
 from .store.sql.buckets import SQLBucketStore
+from .store.sql.claims import SQLRefreshClaims
 from .store.sql.inbound_events import SQLInboundEvents
 from .store.sql.inbound_health import SQLInboundHealth
 from .store.sql.inbound_keys import SQLInboundKeys
@@ -70,12 +72,14 @@ from .store.sql.revocations import SQLRevocationQueue
 from .store.sql.sessions import SQLSessionStore
 from .store.sql.states import SQLStateStore
 from .store.sql.throttle import SQLThrottleStorage
+from .tokens.cache import TokenCache
 from .tokens.disconnect import Disconnected
 from .tokens.disconnect import RevocationReport
 from .tokens.disconnect import Revoker
 from .tokens.lock import InstallationLock
 from .tokens.manager import RefreshReport
 from .tokens.manager import TokenManager
+from .tokens.runner import RefreshRunner
 
 if TYPE_CHECKING:
     from limits.storage import Storage as ThrottleStorage
@@ -102,7 +106,9 @@ class Kit:
             follow_redirects=False,
         )
         SCRUBBER.register(settings.client_secret.reveal())
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(
+            settings.database_url, ping_after_idle=settings.db_ping_after_idle
+        )
         if migrate:
             upgrade(self.engine)
         keyring = Keyring(settings.encryption_keys)
@@ -117,8 +123,10 @@ class Kit:
             lifetime=settings.web.session_lifetime,
         )
         self.throttle_storage = self._throttle_storage()
+        self.claims = SQLRefreshClaims(self.engine, clock=self.clock)
         self.hooks = Hooks()
-        self.lock = InstallationLock(self.store, self.hooks)
+        self.token_cache = TokenCache(self.clock, max_age=settings.token_cache_seconds)
+        self.lock = InstallationLock(self.store, self.hooks, on_release=self.token_cache.forget)
         self.oauth = OAuthClient(
             http=self.http,
             urls=settings.url_template,
@@ -148,6 +156,7 @@ class Kit:
             clock=self.clock,
             verifier=self.verifier,
             leeway=settings.refresh_leeway,
+            cache=self.token_cache,
         )
         self.revoker = Revoker(
             lock=self.lock, queue=self.revocations, oauth=self.oauth, clock=self.clock
@@ -186,7 +195,7 @@ class Kit:
         return RedisBucketStore(self.settings.redis_url)
 
     def _throttle_storage(self) -> ThrottleStorage:
-        # Login and install throttles (issue 9 items 4, 8): counted where every process sees it.
+        # Login and install throttles: counted where every process sees it.
         if self.settings.redis_url is None:
             return SQLThrottleStorage(self.engine, clock=self.clock)
         from limits.storage import RedisStorage  # the redis extra, only when used
@@ -226,6 +235,7 @@ class Kit:
     ) -> InstallResult:
         """Finish an install from the callback query and run the install hooks."""
         result = self.install_flow.complete(query, browser_id=browser_id)
+        self.token_cache.forget(result.installation.account)  # a reinstall's new tokens
         event = HookEvent.INSTALLED if result.is_new else HookEvent.REINSTALLED
         self.hooks.emit(LifecycleEvent(event, result.installation))
         return result
@@ -266,7 +276,7 @@ class Kit:
         budget included (:class:`RateLimited` past it, with nothing sent).
         """
         name = Account(account)
-        if self.store.find(name) is None:
+        if not self.token_cache.holds(name) and self.store.find(name) is None:
             raise InstallationNotFound(f"no installation for {name!r}")
         return self._client(name, priority=priority, deadline=deadline)
 
@@ -343,7 +353,7 @@ class Kit:
             cleanup=self.objects.remove_all,
             objects_left=lambda left: len(self.ledger.live(left)),
         )
-        # Every browser session that could view the account ends with it (issue 9 item 3).
+        # Every browser session that could view the account ends with it.
         self.sessions.withdraw(name)
         return done
 
@@ -363,6 +373,7 @@ class Kit:
             ledger_rows=self.ledger.purge(name),
         )
         self.sessions.withdraw(name)
+        self.token_cache.forget(name)
         log.info("purged", extra={"account": name, "event": "purged"})
         return forgotten
 
@@ -375,14 +386,30 @@ class Kit:
         """Refresh ``account`` if still due once its lock is held (safe beside web workers)."""
         return self.tokens.refresh_if_due(Account(account), within=within)
 
-    def refresh_due(self, *, within: float) -> list[RefreshReport]:
-        """Refresh every usable installation expiring within ``within`` seconds (REL-12)."""
-        return [self.refresh_if_due(a, within=within) for a in self.accounts_due(within=within)]
+    def refresh_due(
+        self,
+        *,
+        within: float,
+        concurrency: int = 1,
+        on_report: Callable[[RefreshReport], None] | None = None,
+    ) -> list[RefreshReport]:
+        """Refresh every usable installation expiring within ``within`` seconds (REL-12).
+
+        ``concurrency`` threads refresh at once; installations another run holds are left to
+        it (claims), each refresh takes the same lock as a web request.
+        """
+        return self.refresh_runner(concurrency=concurrency).run(within=within, on_report=on_report)
+
+    def refresh_runner(self, *, concurrency: int = 1) -> RefreshRunner:
+        """A :class:`RefreshRunner` on this kit (``refresh-due``'s engine)."""
+        return RefreshRunner(
+            manager=self.tokens, claims=self.claims, clock=self.clock, concurrency=concurrency
+        )
 
     def purge_expired(self) -> PurgeReport:
         """Delete install states, sessions and throttle counters past their lifetime.
 
-        ``refresh-due`` runs it on every pass (issue 9 item 8), so abandoned install links and
+        ``refresh-due`` runs it on every pass, so abandoned install links and
         old sessions do not pile up between installs.
         """
         storage = self.throttle_storage

@@ -38,7 +38,9 @@ from ..metrics import Metrics
 
 Priority = Literal["interactive", "background"]
 PRIORITIES: tuple[Priority, ...] = ("interactive", "background")
-MAX_LEASE = 32
+# A lease is also capped at a tenth of the bucket (7 slots at Gorgias' 80 per 20 s) and at what
+# this process uses within the lease's lifetime; this cap only bites for very large limits.
+MAX_LEASE = 1024
 log = logging.getLogger("gorgias_appkit.api.budget")
 _rng = random.SystemRandom()
 
@@ -140,7 +142,9 @@ class RateBudget:
         """
         now = self._now()
         with self._lock:
-            lease = self._leases.setdefault((account, priority), _Lease())
+            lease = self._leases.get((account, priority))
+            if lease is None:
+                lease = self._leases[(account, priority)] = _Lease()
             lease.tick(now)
             if lease.held > 0 and now < lease.expires:
                 lease.held -= 1

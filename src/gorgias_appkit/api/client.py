@@ -47,6 +47,7 @@ from .pagination import iterate_items
 from .resources import Collection
 from .resources import Tickets
 from .resources import WritableCollection
+from .transport import build_request
 from .transport import exchange
 from .transport import json_body
 from .transport import timeout_within
@@ -150,7 +151,8 @@ class GorgiasClient:
                     account=self.account,
                 )
             attempts.begin()
-            request = self.http.build_request(
+            request = build_request(
+                self.http,
                 method,
                 url,
                 params=params,

@@ -9,7 +9,9 @@ request that never left (safe to resend) from one that may have reached the serv
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -34,6 +36,11 @@ def transport_outcome(exc: httpx.TransportError) -> Outcome:
 def timeout_within(configured: httpx.Timeout, remaining: float) -> httpx.Timeout:
     """The configured timeouts, each shortened to what is left of the call's deadline."""
     left = max(remaining, 0.1)  # a floor: a call at its very deadline still gets a chance
+    if all(
+        v is not None and v <= left
+        for v in (configured.connect, configured.read, configured.write, configured.pool)
+    ):
+        return configured  # the usual case: nothing to shorten, nothing to build
 
     def cap(value: float | None) -> float:
         return left if value is None else min(value, left)
@@ -43,6 +50,38 @@ def timeout_within(configured: httpx.Timeout, remaining: float) -> httpx.Timeout
         read=cap(configured.read),
         write=cap(configured.write),
         pool=cap(configured.pool),
+    )
+
+
+def build_request(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None,
+    json: Mapping[str, Any] | None,
+    headers: Mapping[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    """``http.build_request`` for an absolute URL, minus its per-call copies when it can.
+
+    httpx copies the client's cookie jar and query parameters into every request it builds
+    (a fifth of a fast call's cost); a client holding neither (the kit's own never does) gets
+    the very same request built directly. Any other client goes through httpx's own builder.
+    """
+    if http.cookies or http.params:
+        return http.build_request(
+            method, url, params=params, json=json, headers=headers, timeout=timeout
+        )
+    merged = http.headers.copy()
+    merged.update(headers)
+    return httpx.Request(
+        method,
+        url,
+        params=params,
+        json=json,
+        headers=merged,
+        extensions={"timeout": timeout.as_dict()},
     )
 
 
@@ -59,17 +98,55 @@ def exchange(
         request, stream=True, follow_redirects=False, auth=auth or httpx.USE_CLIENT_DEFAULT
     )
     try:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise BodyTooLarge("the answer is too large", request=request)
-            chunks.append(chunk)
-            if clock.now().timestamp() > deadline_at:
-                raise httpx.ReadTimeout("the answer did not arrive in time", request=request)
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            return _decoded_within(response, request, clock=clock, deadline_at=deadline_at)
+        # Not encoded: the bytes on the wire are the body, so bounding them bounds the body,
+        # and httpx reads them into this very response (no second response to build).
+        response.stream = _Bounded(response.stream, request, clock=clock, deadline_at=deadline_at)
+        response.read()
     finally:
         response.close()
+    return response
+
+
+class _Bounded(httpx.SyncByteStream):
+    """The answer's bytes, read up to :data:`MAX_BODY` and until the call's deadline."""
+
+    def __init__(
+        self, inner: object, request: httpx.Request, *, clock: Clock, deadline_at: float
+    ) -> None:
+        if not isinstance(inner, httpx.SyncByteStream):
+            raise TypeError("a synchronous client was expected")
+        self.inner, self.request = inner, request
+        self.clock, self.deadline_at = clock, deadline_at
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        for chunk in self.inner:
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge("the answer is too large", request=self.request)
+            yield chunk
+            if self.clock.now().timestamp() > self.deadline_at:
+                raise httpx.ReadTimeout("the answer did not arrive in time", request=self.request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _decoded_within(
+    response: httpx.Response, request: httpx.Request, *, clock: Clock, deadline_at: float
+) -> httpx.Response:
+    """An encoded (compressed) answer: bound its *decoded* size, then rebuild it decoded."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge("the answer is too large", request=request)
+        chunks.append(chunk)
+        if clock.now().timestamp() > deadline_at:
+            raise httpx.ReadTimeout("the answer did not arrive in time", request=request)
     # The body is already decoded: drop the headers that describe its encoding on the wire.
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE]
     return httpx.Response(

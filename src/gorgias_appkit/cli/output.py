@@ -3,7 +3,7 @@
 Every operator command prints a rich table for people and, with ``--json``, one JSON document
 for scripts. Records become plain dicts here; a token appears only as its fingerprint. Table cells
 are literal text (:func:`plain`): stored or remote strings are never read as rich markup and
-their control characters are shown escaped (issue 9, item 11).
+their control characters are shown escaped.
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 Safe beside web workers and beside another run of itself: each account goes through the same
 single-flight lock as ``Kit.access_token_for``, re-read once held, so an account a sibling just
-refreshed is skipped (REL-12). It then retries queued upstream revocations (REL-10). On a
-terminal it shows a rich progress bar; otherwise one plain line per account. Last it deletes what
-has outlived its lifetime (install states, browser sessions, throttle counters: issue 9 item 8)
+refreshed is skipped (REL-12). ``--concurrency N`` refreshes N accounts at once, and runs on
+several hosts share the work: each claims due accounts in small batches and skips those another
+run holds (:mod:`gorgias_appkit.tokens.runner`). It then retries queued upstream revocations
+(REL-10). On a terminal it shows a rich progress bar; otherwise one plain line per account. Last
+it deletes what has outlived its lifetime (install states, browser sessions, throttle counters)
 and says how many. The last line is ``refreshed N, failed M, skipped K``; ``--json`` prints one
-JSON document instead. The exit status
-is 1 if any refresh failed, so cron mail or a monitor notices.
+JSON document instead. The exit status is 1 if any refresh failed, so cron mail or a monitor
+notices.
 """
 
 from __future__ import annotations
@@ -19,17 +21,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..core.account import Account
 from ..core.logformat import one_line
-from ..errors import GorgiasAppError
 from ..kit import Kit
 from ..tokens.manager import RefreshOutcome
 from ..tokens.manager import RefreshReport
+from ..tokens.runner import MAX_CONCURRENCY
 from .context import pass_kit
 
 if TYPE_CHECKING:
-    from ..kit import Kit
     from ..tokens.disconnect import RevocationReport
+    from ..tokens.runner import RefreshRunner
 
 
 @click.command("refresh-due")
@@ -40,15 +41,23 @@ if TYPE_CHECKING:
     type=click.FloatRange(min=0),
     help="Refresh access tokens that expire within this many seconds.",
 )
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, MAX_CONCURRENCY),
+    help="Accounts refreshed at once (each holds a database connection while it refreshes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, no progress.")
 @pass_kit()
-def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
+def refresh_due(kit: Kit, within: float, concurrency: int, as_json: bool) -> None:
     """Refresh every usable installation whose token expires within --within seconds.
 
-    Then retry queued revocations, and delete install links, browser sessions and throttle
-    counters that have outlived their lifetime.
+    Runs started at the same time (cron on several hosts) share the due accounts out. Then
+    retry queued revocations, and delete install links, browser sessions and throttle counters
+    that have outlived their lifetime.
     """
-    reports = _refresh_all(kit, within, quiet=as_json)
+    reports = _refresh_all(kit, within, concurrency, quiet=as_json)
     revocations = kit.retry_pending_revocations()
     purged = kit.purge_expired()
     swept = {
@@ -92,44 +101,30 @@ def refresh_due(kit: Kit, within: float, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _refresh_all(kit: Kit, within: float, *, quiet: bool) -> list[RefreshReport]:
-    accounts = kit.accounts_due(within=within)
+def _refresh_all(kit: Kit, within: float, concurrency: int, *, quiet: bool) -> list[RefreshReport]:
+    runner = kit.refresh_runner(concurrency=concurrency)
     if quiet:
-        return [_one(kit, account, within) for account in accounts]
+        return runner.run(within=within)
     if sys.stdout.isatty():
-        return _with_progress(kit, accounts, within)
-    reports = []
-    for account in accounts:
-        report = _one(kit, account, within)
-        click.echo(_line(report))
-        reports.append(report)
-    return reports
+        return _with_progress(runner, within)
+    return runner.run(within=within, on_report=lambda report: click.echo(_line(report)))
 
 
-def _with_progress(kit: Kit, accounts: list[Account], within: float) -> list[RefreshReport]:
+def _with_progress(runner: RefreshRunner, within: float) -> list[RefreshReport]:
     from rich.console import Console
     from rich.progress import Progress
 
     console = Console(file=sys.stdout)
-    reports = []
     with Progress(console=console, transient=False) as progress:
-        task = progress.add_task("refreshing", total=len(accounts))
-        for account in accounts:
-            report = _one(kit, account, within)
+        # The total counts every due account; another run may take some of them.
+        task = progress.add_task("refreshing", total=runner.count_due(within=within))
+
+        def show(report: RefreshReport) -> None:
             if report.outcome is RefreshOutcome.FAILED:
                 progress.console.print(_line(report), markup=False, highlight=False)
             progress.advance(task)
-            reports.append(report)
-    return reports
 
-
-def _one(kit: Kit, account: Account, within: float) -> RefreshReport:
-    """Refresh one account; a failure of one account never stops the run."""
-    try:
-        return kit.refresh_if_due(account, within=within)
-    except GorgiasAppError as exc:  # e.g. a lock timeout or an undecryptable row
-        reason = getattr(exc, "error", type(exc).__name__)
-        return RefreshReport(account=account, outcome=RefreshOutcome.FAILED, reason=str(reason))
+        return runner.run(within=within, on_report=show)
 
 
 def _line(report: RefreshReport) -> str:

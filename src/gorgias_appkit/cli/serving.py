@@ -4,8 +4,8 @@
 ``PROMETHEUS_MULTIPROC_DIR`` (:func:`prepare_metrics_dir`), then replaces itself with gunicorn
 running the shipped ``gunicorn.conf.py`` (:data:`CONFIG_FILE`): a fresh interpreter, so
 prometheus_client reads the folder before anything imports it. The config file uses the pieces
-below: :class:`ScrubbedLogger` (access and error logs pass through the kit's secret scrubber,
-issue 9 item 7), :func:`worker_timeout`, and the ``child_exit``/``on_exit`` hooks.
+below: :class:`ScrubbedLogger` (access and error logs pass through the kit's secret scrubber),
+:func:`worker_timeout`, and the ``child_exit``/``on_exit`` hooks.
 """
 
 from __future__ import annotations

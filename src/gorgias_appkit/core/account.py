@@ -10,6 +10,7 @@ cannot send a secret elsewhere. Stdlib only.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -108,26 +109,8 @@ class UrlTemplate:
 
     def base_url(self, account: Account) -> str:
         """Return the account's base URL (also its expected OAuth issuer)."""
-        name = Account(account)  # defence in depth: a plain str is checked here too
-        url = self.template.replace(PLACEHOLDER, name)
-        expected = urlsplit(self.template.replace(PLACEHOLDER, "x"))
-        got = urlsplit(url)
-        # The built URL must parse to the template's shape exactly.
-        expected_host = expected.hostname
-        if expected_host is None:  # parse() refuses such templates; never trust a bypass
-            raise InvalidAccount("the URL template has no host")
-        if PLACEHOLDER in urlsplit(self.template).netloc:
-            expected_host = expected_host.replace("x", name, 1)
-        if (
-            got.hostname != expected_host
-            or (got.scheme, got.port) != (expected.scheme, expected.port)
-            or got.username
-            or got.password
-            or got.query
-            or got.fragment
-        ):
-            raise InvalidAccount("the account does not form a valid URL")
-        return url
+        # defence in depth: a plain str is checked here too
+        return _checked_base_url(self.template, Account(account))
 
     def issuer(self, account: Account) -> str:
         """Return the issuer expected in ``iss`` claims and callback parameters."""
@@ -157,6 +140,30 @@ class UrlTemplate:
     def display(self) -> str:
         """The template as shown to a merchant, e.g. ``https://[acme].gorgias.com``."""
         return self.template.replace(PLACEHOLDER, "[account]")
+
+
+@functools.lru_cache(maxsize=16_384)
+def _checked_base_url(template: str, name: Account) -> str:
+    """Build and check ``name``'s base URL once; the API client asks for it on every call."""
+    url = template.replace(PLACEHOLDER, name)
+    expected = urlsplit(template.replace(PLACEHOLDER, "x"))
+    got = urlsplit(url)
+    # The built URL must parse to the template's shape exactly.
+    expected_host = expected.hostname
+    if expected_host is None:  # parse() refuses such templates; never trust a bypass
+        raise InvalidAccount("the URL template has no host")
+    if PLACEHOLDER in urlsplit(template).netloc:
+        expected_host = expected_host.replace("x", name, 1)
+    if (
+        got.hostname != expected_host
+        or (got.scheme, got.port) != (expected.scheme, expected.port)
+        or got.username
+        or got.password
+        or got.query
+        or got.fragment
+    ):
+        raise InvalidAccount("the account does not form a valid URL")
+    return url
 
 
 def _template_problems(template: str) -> list[str]:

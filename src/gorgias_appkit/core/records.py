@@ -152,7 +152,7 @@ class PendingRevocation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebSession:
-    """A browser's session: the accounts it may view and its admin login, if any (issue 9)."""
+    """A browser's session: the accounts it may view and its admin login, if any."""
 
     accounts: tuple[Account, ...]
     created_at: datetime

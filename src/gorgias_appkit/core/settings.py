@@ -52,6 +52,8 @@ ID_TOKEN_JWKS_MODES = ("discover", "off")
 # A refresh holds the installation's database lock while it waits for the token endpoint;
 # siblings wait 30 s for that lock, so one token request never waits longer than this.
 MAX_TOKEN_WAIT = 25.0
+# Another process's disconnect is seen by this one within the token cache's age: keep it short.
+MAX_TOKEN_CACHE = 300.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +94,10 @@ class KitSettings:
     web: WebSettings = field(default_factory=WebSettings)
     # The inbound half (Gorgias calling the app): inbound/ and web/inbound.py.
     inbound: InboundSettings = field(default_factory=InboundSettings)
+    # Operating at scale (docs/deploying.md): how long a process reuses an access
+    # token it read (tokens/cache.py) and when a pooled database connection is pinged first.
+    token_cache_seconds: float = 10.0
+    db_ping_after_idle: float = 30.0
 
     @property
     def redirect_uri(self) -> str:
@@ -225,7 +231,16 @@ class _Parser:
             **self.rate_budget(),
             web=parse_web(self),
             inbound=self.inbound(),
+            **self.scale(),
         )
+
+    def scale(self) -> dict[str, Any]:
+        return {
+            "token_cache_seconds": self.number(
+                "GORGIAS_TOKEN_CACHE_SECONDS", 10.0, maximum=MAX_TOKEN_CACHE
+            ),
+            "db_ping_after_idle": self.number("GORGIAS_DB_PING_AFTER_IDLE", 30.0),
+        }
 
     def rate_budget(self) -> dict[str, Any]:
         redis_url = self.get("GORGIAS_REDIS_URL")

@@ -1,7 +1,7 @@
 """The settings of the Flask side: sessions, operator login, throttles, trusted proxy headers.
 
 :class:`WebSettings` is ``KitSettings.web``; :func:`parse_web` reads it with the same parser,
-so its problems come out in the one :class:`ConfigError` of every other setting (issue 9 item 5).
+so its problems come out in the one :class:`ConfigError` of every other setting.
 Stdlib only.
 """
 

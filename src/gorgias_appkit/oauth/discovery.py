@@ -8,6 +8,10 @@ document"; a 5xx or 429 fails the login closed (REL-13) rather than falling back
 cached per issuer and never shared across accounts; an unknown ``kid`` refetches the issuer's
 JWKS once (at most once a minute per kid), so a rotated key is picked up and a stream of bogus
 kids cannot hammer the account's server.
+
+No lock of the whole cache is held across a fetch: each issuer has its own (single flight: the
+installs of one account wait for one fetch), so a slow or hanging account server delays only
+installs into that account.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from weakref import WeakValueDictionary
 
 from cachetools import TTLCache
 from jwt import PyJWKSet
@@ -56,19 +61,37 @@ class JwksCache:
         self.enabled = enabled
         self._entries: TTLCache[str, ProviderMetadata | None] = TTLCache(MAX_ISSUERS, _JWKS_TTL)
         self._kid_tries: TTLCache[tuple[str, str], bool] = TTLCache(4 * MAX_ISSUERS, _KID_RETRY)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the dictionaries only; never held across a fetch
+        self._fetching: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
 
     def metadata(self, issuer: str, *, refresh: bool = False) -> ProviderMetadata | None:
         """Return the issuer's metadata, ``None`` when it publishes none; fail closed on errors."""
         if not self.enabled:
             return None
-        with self._lock:
-            if not refresh and issuer in self._entries:
-                cached: ProviderMetadata | None = self._entries[issuer]
-                return cached
+        if not refresh and (hit := self._cached(issuer)):
+            return hit[0]
+        with self._issuer_lock(issuer):
+            if not refresh and (hit := self._cached(issuer)):
+                return hit[0]  # a sibling fetched it while we waited
             metadata = self._fetch(issuer)
-            self._entries[issuer] = metadata
+            with self._lock:
+                self._entries[issuer] = metadata
             return metadata
+
+    def _cached(self, issuer: str) -> tuple[ProviderMetadata | None] | None:
+        """``(metadata,)`` when the issuer is cached (its metadata may be ``None``), else None."""
+        with self._lock:
+            try:
+                return (self._entries[issuer],)
+            except KeyError:  # never fetched, or expired
+                return None
+
+    def _issuer_lock(self, issuer: str) -> threading.Lock:
+        with self._lock:
+            lock = self._fetching.get(issuer)
+            if lock is None:
+                lock = self._fetching[issuer] = threading.Lock()
+            return lock
 
     def forget(self, issuer: str | None = None) -> None:
         """Drop what is cached for ``issuer`` (all issuers by default); the next use refetches."""

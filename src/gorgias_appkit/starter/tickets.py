@@ -3,7 +3,7 @@
 The API's JSON is data from outside: a field may be missing, or of another type than documented
 (a ``customer`` that is a string, a date that is a number). Each row is built from plain strings
 here, so the template never calls a method on an unexpected type (a 500), and the page shows at
-most :data:`MAX_ROWS` tickets whatever the API sent (issue 9, item 13).
+most :data:`MAX_ROWS` tickets whatever the API sent.
 """
 
 from __future__ import annotations

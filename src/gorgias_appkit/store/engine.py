@@ -29,17 +29,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigError
 from ..errors import StoreError
+from .reconnect import RECYCLE_SECONDS
+from .reconnect import ping_after_idle
 
 WRITE_LOCK = "gorgias_write_lock"
 VERSION_TABLE = "gorgias_appkit_alembic_version"
 _MIGRATION_LOCK_KEY = 0x6A6F7267  # arbitrary, constant advisory-lock key for migrations
 _MIGRATIONS = Path(__file__).with_name("migrations")
+MAX_OVERFLOW = 40  # above the 5 pooled connections: room for refresh-due's 32 threads
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url``; SQLite files get WAL, a busy timeout and locking begins."""
+def make_engine(url: str, *, ping_after_idle: float = 30.0, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL, a busy timeout and locking begins.
+
+    A server database gets no ping before each use: connections idle ``ping_after_idle``
+    seconds are pinged, and dropped ones are survived by retrying (:mod:`.reconnect`).
+    """
     try:
-        return _make_engine(url, **kwargs)
+        return _make_engine(url, ping_after_idle, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         extra = " (pip install 'gorgias-appkit[postgres]')" if "postgres" in url else ""
         raise ConfigError(
@@ -49,14 +56,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigError(["GORGIAS_DATABASE_URL is not a database URL"]) from exc
 
 
-def _make_engine(url: str, **kwargs: Any) -> Engine:
+def _make_engine(url: str, ping_idle: float, **kwargs: Any) -> Engine:
+    # Connections open on demand: a web worker uses one or two, `refresh-due --concurrency N`
+    # one per thread, so the pool may grow past SQLAlchemy's default 15 when asked to.
+    if make_url(url).database not in (None, "", ":memory:"):  # an in-memory SQLite has no pool
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, "check_same_thread": False}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _tune_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
+    engine = create_engine(url, **kwargs)
+    ping_after_idle(engine, ping_idle)
+    return engine
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -83,6 +83,18 @@ class InstallationStore(Protocol):
         ...
 
 
+class RefreshClaims(Protocol):
+    """Due installations shared out between ``refresh-due`` runners (each row to one runner)."""
+
+    def count_due(self, before: datetime) -> int:
+        """How many usable installations expire before ``before``."""
+        ...
+
+    def claim_due(self, before: datetime, *, runner: str, limit: int, hold: float) -> list[Account]:
+        """Claim for ``hold`` seconds up to ``limit`` due rows no other runner holds."""
+        ...
+
+
 class StateStore(Protocol):
     """Single-use install states (SEC-03)."""
 
@@ -160,7 +172,7 @@ class BucketStore(Protocol):
 
 
 class SessionStore(Protocol):
-    """Browser sessions, keyed by a hash of the id the signed cookie carries (issue 9 item 3)."""
+    """Browser sessions, keyed by a hash of the id the signed cookie carries."""
 
     def create(
         self, session_id: str, *, accounts: Sequence[Account], admin_user: str | None = None

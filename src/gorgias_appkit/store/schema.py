@@ -65,6 +65,12 @@ installations = Table(
     Column("next_refresh_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("version", Integer, nullable=False, default=1),
+    # Which refresh-due runner took this row, until when (store/sql/claims.py).
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    # The row lock on SQLite, which has no row locks (store/sql/row_lease.py); unused on PostgreSQL.
+    Column("locked_by", String(32), nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
 )
 Index("ix_gorgias_installations_expires_at", installations.c.expires_at)
 
@@ -136,7 +142,7 @@ pending_revocations = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-# Browser sessions (issue 9 item 3): the signed cookie carries a random id; only its SHA-256 is
+# Browser sessions: the signed cookie carries a random id; only its SHA-256 is
 # stored. A session ends when its row goes: logout, disconnect, a reinstall elsewhere, expiry.
 web_sessions = Table(
     "gorgias_web_sessions",
@@ -162,7 +168,7 @@ web_session_accounts = Table(
 )
 Index("ix_gorgias_web_session_accounts_account", web_session_accounts.c.account)
 
-# Throttle counters (issue 9 items 4 and 8) when no Redis is configured: one fixed window per
+# Throttle counters when no Redis is configured: one fixed window per
 # key, shared by every process on the database. `expires_at` is POSIX seconds (float).
 throttle_counters = Table(
     "gorgias_throttle_counters",

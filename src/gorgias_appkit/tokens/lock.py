@@ -7,6 +7,10 @@ an installation anywhere (REL-01, REL-10). Lifecycle events queued inside the bl
 announced only after both locks are released and the change committed: if the block raises,
 everything rolled back and nothing is announced, and a hook may call the kit again.
 
+Whoever keeps copies of an installation (the token cache, :mod:`.cache`) passes ``on_release``:
+it runs once the block is over and its change committed (or rolled back), so a copy is dropped
+after every change this process makes, never before the change is visible.
+
 The per-account locks live in a weak dictionary: an account nobody is working on costs nothing,
 so a long-running process serving 100,000 accounts keeps only the locks in use.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,9 +67,16 @@ def tokens_unreadable(installation: Installation) -> TokensUnreadable:
 class InstallationLock:
     """Serialises every change to one installation across threads, processes and instances."""
 
-    def __init__(self, store: InstallationStore, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        store: InstallationStore,
+        hooks: Hooks,
+        *,
+        on_release: Callable[[Account], None] | None = None,
+    ) -> None:
         self.store = store
         self.hooks = hooks
+        self.on_release = on_release
         self._locks: WeakValueDictionary[str, threading.Lock] = WeakValueDictionary()
         self._guard = threading.Lock()
 
@@ -80,9 +92,13 @@ class InstallationLock:
     def hold(self, account: Account) -> Iterator[Held]:
         """Hold ``account``'s locks for the block; announce its events after commit."""
         local = self._local(account)  # a strong reference for as long as the block runs
-        with local, self.store.locked(account) as row:
-            held = Held(row)
-            yield held
+        try:
+            with local, self.store.locked(account) as row:
+                held = Held(row)
+                yield held
+        finally:
+            if self.on_release is not None:  # after commit: copies are re-read from now on
+                self.on_release(account)
         for event in held.events:
             self.hooks.emit(event)
 

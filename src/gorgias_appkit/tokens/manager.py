@@ -1,7 +1,9 @@
 """TokenManager: valid access tokens for any account, refreshed once across every process.
 
-``access_token_for`` reads the row without a lock and returns the stored token while it is
-outside the refresh leeway (the fast path). Otherwise it takes an in-process lock, then the
+``access_token_for`` returns this process's cached copy of the token when it has one
+(:mod:`.cache`: bounded staleness, dropped on every change and on a 401), else reads the row
+without a lock and returns the stored token while it is outside the refresh leeway (the fast
+path). Otherwise it takes an in-process lock, then the
 database lock on the row (``SELECT … FOR UPDATE`` / ``BEGIN IMMEDIATE``), re-reads, and refreshes
 only if no sibling already did; the new tokens are written in the same locked transaction with a
 version check (REL-01, REL-02). Health transitions (active → refresh_failing → needs_reauth or
@@ -53,6 +55,7 @@ from ..oauth.client import OAuthClient
 from ..oauth.idtoken import IdTokenVerifier
 from ..oauth.protocol import TokenResponse
 from ..store.ports import InstallationStore
+from .cache import TokenCache
 from .detached import finish_detached
 from .lock import Held
 from .lock import InstallationLock
@@ -91,7 +94,9 @@ class TokenManager:
         verifier: IdTokenVerifier | None = None,
         leeway: float = 300.0,
         failure_policy: RetryPolicy | None = None,
+        cache: TokenCache | None = None,
     ) -> None:
+        self.cache = cache if cache is not None else TokenCache(clock, max_age=0.0)
         self.store = store
         self.lock = lock
         self.oauth = oauth
@@ -107,9 +112,18 @@ class TokenManager:
         ``stale`` forces a refresh unless the stored token already differs from it (the API
         client passes the token a 401 was answered for: one forced refresh, never a loop).
         """
+        if stale is None:
+            cached = self.cache.get(account)
+            if cached is not None:
+                return cached
+        else:
+            self.cache.forget(account)  # a 401: this copy is no good, whatever its age
+        ticket = self.cache.ticket()
         found = self._usable(self.store.find(account), account)
         if stale is None and self._servable(found):
-            return _tokens(found).access_token
+            tokens = _tokens(found)
+            self.cache.put(account, tokens, ticket=ticket, leeway=self.leeway)
+            return tokens.access_token
         # Inside a browser request, the refresh finishes off the request (never cut short).
         return finish_detached(
             lambda: self._serve_slow(account, stale),

@@ -71,7 +71,7 @@ class GorgiasKit:
                 raise
         app.secret_key = settings.secret_key.reveal() if settings.secret_key else None
         # A rotation rolled out with the old key here keeps every session; without it, every
-        # cookie stops verifying and every session ends (issue 9 item 3).
+        # cookie stops verifying and every session ends.
         app.config["SECRET_KEY_FALLBACKS"] = [
             key.reveal() for key in settings.web.secret_key_fallbacks
         ]

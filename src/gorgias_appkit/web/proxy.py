@@ -2,7 +2,7 @@
 
 ``GORGIAS_PROXY_FIX`` is the number of proxies in front of the app; ``GORGIAS_PROXY_HEADERS``
 (default ``for,proto``) the ``X-Forwarded-*`` headers they set. Werkzeug's ``ProxyFix`` reads
-only those; any other forwarded header a client sends is ignored (issue 9 item 9: a trusted
+only those; any other forwarded header a client sends is ignored (a trusted
 ``X-Forwarded-Prefix: //evil.example`` made the login redirect point to another site). When the
 operator does trust ``prefix``, a value that is not a plain path is refused with 400.
 """

@@ -165,7 +165,7 @@ def security_headers(response: Response) -> Response:
     """Headers on every response of the app (SEC-16).
 
     Every response but static files is ``Cache-Control: no-store`` unless its view chose
-    otherwise: pages show account data or carry a form's CSRF token (issue 9 item 9).
+    otherwise: pages show account data or carry a form's CSRF token.
     """
     endpoint = request.endpoint or ""
     if endpoint != "static" and not endpoint.endswith(".static"):

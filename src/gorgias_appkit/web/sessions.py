@@ -3,7 +3,7 @@
 Flask's signed cookie carries only a random session id (``sid``), this browser's CSRF token and
 flashed messages. The record the id points to (:class:`~gorgias_appkit.store.sql.sessions.
 SQLSessionStore`, shared by every worker and instance) says which accounts the browser may view
-and whether it holds an admin login, since when. So a session ends server-side (issue 9 item 3),
+and whether it holds an admin login, since when. So a session ends server-side,
 and a saved copy of the cookie is worth nothing afterwards:
 
 - at admin logout (the record is deleted);

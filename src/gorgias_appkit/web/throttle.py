@@ -2,7 +2,7 @@
 
 Counting is `limits`' fixed-window strategy over the kit's throttle storage (Redis when
 ``GORGIAS_REDIS_URL`` is set, else the app's database), so every worker and instance shares one
-count (issue 9 items 4 and 8):
+count:
 
 - **login, per client address** (``GORGIAS_LOGIN_RATE``, 10 per 15 minutes): every attempt
   counts, and is refused with 429 before any password hash is computed;

@@ -94,7 +94,7 @@ def install() -> Response:
         prefix, _, suffix = _kit().settings.url_template.display.partition("[account]")
         page = render_template("gorgias_appkit/install.html", prefix=prefix, suffix=suffix)
         return _no_store(make_response(page))
-    # Each start may cost a stored state and a discovery fetch: bounded per address (item 8).
+    # Each start may cost a stored state and a discovery fetch: bounded per address.
     get_throttle().install_started(client_address())
     # One binding value per browser, reused by concurrent installs (acme and globex in two tabs).
     browser_id = security.browser_id(_secure()) or new_browser_id()
@@ -248,7 +248,7 @@ def _csrf(exc: security.CsrfRejected) -> Response:
 
 @bp.app_errorhandler(Throttled)
 def _throttled(exc: Throttled) -> Response:
-    # Issue 9 items 4 and 8: a page, not a 500, and when to come back.
+    # A page, not a 500, and when to come back.
     response = _page("throttled", 429, retry_after=exc.retry_after)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response

@@ -2,7 +2,8 @@
 
 One short transaction per take, holding the account's row lock: ``SELECT … FOR UPDATE`` on
 PostgreSQL (the row is created with ``INSERT … ON CONFLICT DO NOTHING`` first when missing) and
-``BEGIN IMMEDIATE`` on SQLite (one writer at a time, committed without an fsync of its own). The
+``BEGIN IMMEDIATE`` on SQLite (one writer at a time, committed without an fsync of its own:
+:mod:`.sqlite_sync`). The
 decision itself is :func:`~.bucket.apply_take`, so every process of the app shares one exact
 bucket per account.
 """
@@ -22,6 +23,7 @@ from ...core.bucket import TakeRequest
 from ...core.bucket import apply_take
 from ..engine import WRITE_LOCK
 from ..schema import rate_buckets
+from .sqlite_sync import without_fsync
 
 B = rate_buckets.c
 
@@ -41,23 +43,9 @@ class SQLBucketStore:
         with self.engine.connect().execution_options(**{WRITE_LOCK: True}) as conn:
             if self._postgres:
                 return self._take(conn, account, request)
-            # A bucket empties within one window: its rows need no fsync of their own (WAL
-            # keeps them atomic and isolated). Only this transaction skips it; the pooled
-            # connection gets its setting back before anything else uses it.
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None  # noqa: S101 - a checked-out connection has one
-            cursor = dbapi.cursor()
-            try:
-                cursor.execute("PRAGMA synchronous")
-                row = cursor.fetchone()
-                previous = int(row[0]) if row else 2  # 2: FULL, SQLite's default
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                try:
-                    return self._take(conn, account, request)
-                finally:
-                    cursor.execute(f"PRAGMA synchronous={previous}")
-            finally:
-                cursor.close()
+            # A bucket empties within one window: its rows need no fsync of their own.
+            with without_fsync(conn):
+                return self._take(conn, account, request)
 
     def _take(self, conn: Connection, account: str, request: TakeRequest) -> Take:
         with conn.begin():

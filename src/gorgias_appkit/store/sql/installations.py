@@ -2,10 +2,14 @@
 
 Tokens are encrypted before they reach a statement and decrypted after they leave a row; no
 plaintext token is ever bound to SQL. The per-account lock is ``SELECT … FOR UPDATE`` on
-PostgreSQL and ``BEGIN IMMEDIATE`` on SQLite, held for the whole block so a refresh's HTTP call
-and its write happen under one lock (REL-01). Waiting for it is bounded (:data:`LOCK_WAIT_SECONDS`,
-then :class:`StoreError`). Every write checks ``version`` (compare-and-swap) and builds the new
-record from what it wrote, without reading the row back.
+PostgreSQL and a lease written in the row on SQLite (:mod:`.row_lease`: SQLite has no row locks,
+and its database-wide write lock must not be held across a token request), held for the whole
+block so a refresh's HTTP call and its write happen under one lock (REL-01). Waiting for it is
+bounded (:data:`LOCK_WAIT_SECONDS`, then :class:`StoreError`). Every write checks ``version``
+(compare-and-swap, :mod:`.locked_row`).
+
+A dropped PostgreSQL connection under a read or before the lock is held is survived by running
+the work once more (:func:`~gorgias_appkit.store.reconnect.once_more_if_dropped`).
 
 Reads never write. A row whose ciphertext does not open with the configured keys (a key not
 configured yet, or a value moved from another row: SEC-14) comes back with ``tokens=None`` and
@@ -18,22 +22,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import RowMapping
+from sqlalchemy import Transaction
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
 from ...core.account import Account
@@ -41,19 +41,18 @@ from ...core.clock import Clock
 from ...core.records import Installation
 from ...core.records import InstallEvent
 from ...core.records import InstallStatus
-from ...core.records import InstallUpdate
 from ...core.records import TokenSet
 from ...core.secret import Secret
-from ...errors import ConcurrentUpdate
 from ...errors import DecryptionError
 from ...errors import InvalidAccount
 from ...errors import StoreError
 from ..crypto import Keyring
-from ..engine import WRITE_LOCK
+from ..reconnect import once_more_if_dropped
 from ..schema import install_events
 from ..schema import install_states
 from ..schema import installations
-from .revocations import queue_revocation
+from .locked_row import LockedRow
+from .row_lease import leased
 
 T = installations.c
 log = logging.getLogger("gorgias_appkit.store")
@@ -75,6 +74,7 @@ class SQLInstallationStore:
         self.engine = engine
         self.keyring = keyring
         self.clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
 
     def __repr__(self) -> str:
         return f"SQLInstallationStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -82,9 +82,13 @@ class SQLInstallationStore:
     # -- reading ---------------------------------------------------------------------------
     def find(self, account: Account) -> Installation | None:
         """Return the installation of ``account`` or ``None``; never writes."""
-        with self.engine.connect() as conn:
-            row = conn.execute(_FIND, {"account": account}).mappings().first()
-        return None if row is None else self._to_record(row)
+
+        def read() -> RowMapping | None:
+            with self.engine.connect() as conn:
+                return conn.execute(_FIND, {"account": account}).mappings().first()
+
+        row = once_more_if_dropped(read)
+        return None if row is None else self.to_record(row)
 
     def all(self) -> Iterator[Installation]:
         """Yield every installation, ordered by account, reading in pages.
@@ -101,7 +105,7 @@ class SQLInstallationStore:
                 return
             for row in rows:
                 try:
-                    yield self._to_record(row)
+                    yield self.to_record(row)
                 except InvalidAccount:
                     log.error(
                         "skipping a row whose account is not valid: %s", ascii(row["account"])
@@ -116,8 +120,12 @@ class SQLInstallationStore:
             .where(T.status.in_(usable), T.expires_at < before)
             .order_by(T.expires_at)
         )
-        with self.engine.connect() as conn:
-            return [Account(a) for a in conn.execute(query).scalars()]
+
+        def read() -> list[Account]:
+            with self.engine.connect() as conn:
+                return [Account(a) for a in conn.execute(query).scalars()]
+
+        return once_more_if_dropped(read)
 
     def history(self, account: Account, *, limit: int = 50) -> list[InstallEvent]:
         """Return the newest events of ``account`` first."""
@@ -182,21 +190,32 @@ class SQLInstallationStore:
 
         The block's writes commit when it ends normally and roll back if it raises.
         """
-        with self.engine.connect().execution_options(**{WRITE_LOCK: True}) as conn:
-            try:
-                transaction = conn.begin()
-                row = self._lock_row(conn, account)
-            except OperationalError as exc:  # SQLite busy timeout, PostgreSQL lock_timeout
-                raise StoreError(f"could not lock installation {account!r} in time") from exc
-            with transaction:
-                yield LockedRow(self, conn, account, self._to_record(row) if row else None)
+        if not self._postgres:
+            with leased(self, account, wait=LOCK_WAIT_SECONDS) as leased_row:
+                yield leased_row
+            return
+        conn, transaction, row = once_more_if_dropped(lambda: self._lock_row(account))
+        with conn, transaction:
+            record = self.to_record(row) if row else None
+            yield LockedRow(self, lambda: conn, account, record)
 
-    def _lock_row(self, conn: Connection, account: str) -> RowMapping | None:
-        query = select(installations).where(T.account == account)
-        if self.engine.dialect.name == "postgresql":
+    def _lock_row(self, account: str) -> tuple[Connection, Transaction, RowMapping | None]:
+        """Begin a transaction holding ``SELECT … FOR UPDATE`` on the row (PostgreSQL)."""
+        conn = self.engine.connect()
+        try:
+            transaction = conn.begin()
             conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
-            query = query.with_for_update()
-        return conn.execute(query).mappings().first()
+            query = select(installations).where(T.account == account).with_for_update()
+            row = conn.execute(query).mappings().first()
+        except OperationalError as exc:
+            conn.close()
+            if exc.connection_invalidated:
+                raise  # a dropped connection: the caller tries once more
+            raise StoreError(f"could not lock installation {account!r} in time") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn, transaction, row
 
     def delete(self, account: Account) -> bool:
         """Forget every stored trace of ``account`` (tokens, history); return whether it existed."""
@@ -221,7 +240,8 @@ class SQLInstallationStore:
             "scopes": " ".join(tokens.scopes),
         }
 
-    def _to_record(self, row: RowMapping) -> Installation:
+    def to_record(self, row: RowMapping) -> Installation:
+        """The record of a row read back (the account re-validated, the tokens opened)."""
         account = Account(row["account"])  # re-validated on every read (SEC-01)
         tokens, unreadable = None, None
         if row["access_token"]:
@@ -256,132 +276,4 @@ class SQLInstallationStore:
             expires_at=row["expires_at"],
             scopes=tuple(row["scopes"].split()),
             token_type=row["token_type"] or "Bearer",
-        )
-
-
-@dataclass
-class LockedRow:
-    """One installation row while its lock is held (see :meth:`SQLInstallationStore.locked`)."""
-
-    store: SQLInstallationStore
-    conn: Connection
-    account: Account
-    current: Installation | None
-
-    def apply(self, change: InstallUpdate) -> Installation:
-        """Write ``change`` under the lock with a version check; return the new record."""
-        before = self.current
-        if before is None:
-            raise ConcurrentUpdate(f"installation {self.account!r} vanished under its lock")
-        now = self.store.clock.now()
-        values, fields = self._values(change, now)
-        result = self.conn.execute(
-            update(installations)
-            .where(T.account == self.account, T.version == before.version)
-            .values(**values, version=before.version + 1)
-        )
-        if result.rowcount != 1:
-            raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
-        self.current = replace(before, **fields, version=before.version + 1, updated_at=now)
-        self._history(change.event, change.detail, before.status, now)
-        return self.current
-
-    def install(
-        self, *, tokens: TokenSet, user_id: str | None, user_email: str | None
-    ) -> Installation:
-        """Write a fresh install (insert, or replace the previous one); return the record."""
-        before, now = self.current, self.store.clock.now()
-        values = {
-            **self.store.token_values(self.account, tokens),
-            "status": InstallStatus.ACTIVE.value,
-            "user_id": user_id,
-            "user_email": user_email,
-            "refresh_failures": 0,
-            "next_refresh_at": None,
-            "last_error": None,
-            "installed_at": now,
-            "updated_at": now,
-        }
-        version = 1 if before is None else before.version + 1
-        if before is None:
-            try:
-                self.conn.execute(
-                    insert(installations).values(**values, version=1, account=self.account)
-                )
-            except IntegrityError as exc:  # another instance inserted first
-                raise ConcurrentUpdate(
-                    f"installation {self.account!r} was created meanwhile"
-                ) from exc
-        elif (
-            self.conn.execute(
-                update(installations)
-                .where(T.account == self.account, T.version == before.version)
-                .values(**values, version=version)
-            ).rowcount
-            != 1
-        ):
-            raise ConcurrentUpdate(f"installation {self.account!r} changed meanwhile")
-        self.current = Installation(
-            account=self.account,
-            status=InstallStatus.ACTIVE,
-            tokens=tokens,
-            version=version,
-            installed_at=now,
-            updated_at=now,
-            user_id=user_id,
-            user_email=user_email,
-            last_refresh_at=before.last_refresh_at if before else None,
-        )
-        is_new = before is None or before.status is InstallStatus.UNINSTALLED
-        previous = before.status if before else None
-        self._history("installed" if is_new else "reinstalled", None, previous, now)
-        return self.current
-
-    def queue_revocation(self, token: Secret) -> int:
-        """Queue ``token`` for upstream revocation in this transaction; return the entry's id."""
-        return queue_revocation(
-            self.conn,
-            keyring=self.store.keyring,
-            clock=self.store.clock,
-            account=self.account,
-            token=token,
-        )
-
-    def _values(
-        self, change: InstallUpdate, now: datetime
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The columns to write and the record fields they change."""
-        values: dict[str, Any] = {"updated_at": now}
-        fields: dict[str, Any] = {}
-        if change.tokens is not None:
-            values.update(self.store.token_values(self.account, change.tokens))
-            fields.update(tokens=change.tokens, unreadable=None)
-        if change.clear_tokens:
-            values.update(access_token=None, refresh_token=None, expires_at=None)
-            fields.update(tokens=None, unreadable=None)
-        for name in ("refresh_failures", "next_refresh_at", "last_refresh_at", "last_error"):
-            if getattr(change, name) is not None:
-                values[name] = fields[name] = getattr(change, name)
-        if change.status is not None:
-            values["status"], fields["status"] = change.status.value, change.status
-        if change.clear_next_refresh:
-            values["next_refresh_at"] = fields["next_refresh_at"] = None
-        if change.clear_last_error:
-            values["last_error"] = fields["last_error"] = None
-        return values, fields
-
-    def _history(
-        self, event: str | None, detail: str | None, before: InstallStatus | None, now: datetime
-    ) -> None:
-        if not event or self.current is None:
-            return
-        self.conn.execute(
-            insert(install_events).values(
-                account=self.account,
-                at=now,
-                event=event,
-                from_status=before.value if before else None,
-                to_status=self.current.status.value,
-                detail=detail,
-            )
         )

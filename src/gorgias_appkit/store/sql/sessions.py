@@ -5,7 +5,7 @@ the table opens no session). A session is live while it is younger than its abso
 and was used within the idle timeout; past either, :meth:`find` no longer returns it and
 :meth:`purge_expired` deletes it. The accounts a session may view are rows of their own, so a
 disconnect or a reinstall from another browser withdraws an account from every session holding
-it with one indexed delete (issue 9 item 3).
+it with one indexed delete.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class SQLSessionStore:
     def withdraw(self, account: Account) -> int:
         """Take ``account`` from every session; end those left with nothing. Return how many.
 
-        Called at disconnect and when another browser reinstalls (issue 9 item 3): a saved
+        Called at disconnect and when another browser reinstalls: a saved
         cookie of any of these sessions no longer opens the account.
         """
         with self.engine.begin() as conn:

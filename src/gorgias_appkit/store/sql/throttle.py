@@ -1,7 +1,7 @@
 """SQLThrottleStorage: a ``limits`` storage over SQLAlchemy, for apps without Redis.
 
 The `limits` library ships storages for memory, Redis, Memcached and MongoDB, none for SQL; the
-login and install throttles (issue 9 items 4 and 8) must count across every worker and instance,
+login and install throttles must count across every worker and instance,
 so without ``GORGIAS_REDIS_URL`` they count in the app's database (SQLite on one machine,
 PostgreSQL across hosts), table ``gorgias_throttle_counters``.
 

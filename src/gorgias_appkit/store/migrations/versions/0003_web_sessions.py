@@ -1,4 +1,4 @@
-"""Browser sessions, their account grants, and throttle counters (issue 9 items 3, 4, 8).
+"""Browser sessions, their account grants, and throttle counters.
 
 Revision ID: 0003_web_sessions
 Revises: 0002
