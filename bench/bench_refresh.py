@@ -26,9 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -38,10 +36,9 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import create_engine
 from sqlalchemy import insert
-from sqlalchemy import text
 
+from bench import support
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
 from gorgias_appkit.core.records import InstallUpdate
@@ -82,7 +79,7 @@ def run() -> None:
         context.Pool(PROCESSES, _quiet) as pool,
     ):
         control = sandbox.control
-        for name, url in _databases(Path(folder)):
+        for name, url in support.databases(Path(folder)):
             env = _env(sandbox.url, url)
             Kit(KitSettings.from_mapping(env)).close()  # migrate once
             print(
@@ -101,30 +98,6 @@ def run() -> None:
                         f"{row['tokens']:>17}  {row['grant']}"
                     )
             _latency(name, env, Path(folder))
-
-
-# -- databases -----------------------------------------------------------------------------------
-def _databases(folder: Path) -> Iterator[tuple[str, str]]:
-    yield "SQLite", f"sqlite:///{folder / 'bench.sqlite3'}"
-    base = os.environ.get("BENCH_DATABASE_URL")
-    if base:
-        with _scratch_schema(base) as url:
-            yield "PostgreSQL", url
-
-
-@contextmanager
-def _scratch_schema(base: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _env(sandbox_url: str, database_url: str) -> dict[str, str]:
@@ -249,7 +222,7 @@ def _latency(name: str, env: dict[str, str], folder: Path) -> None:
             if name == "SQLite":
                 url = f"sqlite:///{folder / f'latency-{size}-{uuid.uuid4().hex[:6]}.sqlite3'}"
             else:
-                url = stack.enter_context(_scratch_schema(os.environ["BENCH_DATABASE_URL"]))
+                url = stack.enter_context(support.scratch_schema(os.environ["BENCH_DATABASE_URL"]))
             cached = Kit(KitSettings.from_mapping({**env, "GORGIAS_DATABASE_URL": url}))
             stack.callback(cached.close)
             _fill(cached, size)

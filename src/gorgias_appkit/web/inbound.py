@@ -99,28 +99,10 @@ def _fields() -> dict[str, Any] | Response:
     return {**request.args.to_dict(), **body}
 
 
-@bp.route("/<account>/<name>", methods=["GET", "POST", "PUT"])
-@csrf_exempt
-def data_call(account: str, name: str) -> Response:
-    """Answer a data integration with its handler's JSON (what the widget shows)."""
-    checked = _authenticated(account, name, None)
-    if isinstance(checked, Response):
-        return checked
-    owner, target = checked
-    if request.headers.get(PROBE_HEADER) == "1":
-        return _json(200, ok=True, probe=True)
-    fields = _fields()
-    if isinstance(fields, Response):
-        get_kit().inbound.answered(owner, target, error=f"answered {fields.status_code}")
-        return fields
-    answer = get_kit().inbound.answer(owner, target, fields)
-    return _json(answer.status, **answer.body)
-
-
-@bp.post("/<account>/<name>/<trigger>")
-@csrf_exempt
-def event_call(account: str, name: str, trigger: str) -> Response:
-    """Record an event once and answer at once; the worker runs its handler."""
+def _admitted(
+    account: str, name: str, trigger: str | None
+) -> tuple[Account, Target, dict[str, Any]] | Response:
+    """The call's account, integration and fields; else the answer to send (a probe, a 4xx)."""
     checked = _authenticated(account, name, trigger)
     if isinstance(checked, Response):
         return checked
@@ -131,6 +113,29 @@ def event_call(account: str, name: str, trigger: str) -> Response:
     if isinstance(fields, Response):
         get_kit().inbound.answered(owner, target, error=f"answered {fields.status_code}")
         return fields
+    return owner, target, fields
+
+
+@bp.route("/<account>/<name>", methods=["GET", "POST", "PUT"])
+@csrf_exempt
+def data_call(account: str, name: str) -> Response:
+    """Answer a data integration with its handler's JSON (what the widget shows)."""
+    admitted = _admitted(account, name, None)
+    if isinstance(admitted, Response):
+        return admitted
+    owner, target, fields = admitted
+    answer = get_kit().inbound.answer(owner, target, fields)
+    return _json(answer.status, **answer.body)
+
+
+@bp.post("/<account>/<name>/<trigger>")
+@csrf_exempt
+def event_call(account: str, name: str, trigger: str) -> Response:
+    """Record an event once and answer at once; the worker runs its handler."""
+    admitted = _admitted(account, name, trigger)
+    if isinstance(admitted, Response):
+        return admitted
+    owner, target, fields = admitted
     recorded = get_kit().inbound.receive(owner, target, fields)
     return _json(200, ok=True, duplicate=not recorded.is_new)
 
