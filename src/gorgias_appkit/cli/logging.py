@@ -15,6 +15,8 @@ def configure_logging(level: int | str = logging.INFO) -> None:
         return
     root.addHandler(stderr_handler())
     root.setLevel(level)
-    # Alembic narrates every migration step at INFO on every command; keep it for DEBUG runs.
+    # Alembic narrates every migration step at INFO on every command, and Huey two lines per task
+    # (the periodic jobs every minute; the kit logs each event's outcome itself): DEBUG runs only.
     if logging.getLevelName(level) != "DEBUG" and level != logging.DEBUG:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for chatty in ("alembic", "huey"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
