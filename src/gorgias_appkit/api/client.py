@@ -48,6 +48,7 @@ from .resources import Collection
 from .resources import Tickets
 from .resources import WritableCollection
 from .transport import build_request
+from .transport import default_headers
 from .transport import exchange
 from .transport import json_body
 from .transport import timeout_within
@@ -86,6 +87,8 @@ class GorgiasClient:
         self.deadline = deadline
         self.policy = policy
         self._auth = auth
+        # Merged once: the kit's httpx client keeps the same default headers for its lifetime.
+        self._headers = default_headers(http, {"Accept": "application/json"})
         self.tickets = Tickets(self)
         self.customers = Collection(self, "/customers", Customer)
         self.users = Collection(self, "/users", User)
@@ -157,7 +160,7 @@ class GorgiasClient:
                 url,
                 params=params,
                 json=json,
-                headers={"Accept": "application/json"},
+                headers=self._headers,
                 timeout=timeout_within(self.http.timeout, attempts.remaining()),
             )
             try:
