@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import support
 from gorgias_appkit import Account
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
@@ -50,11 +51,9 @@ def run() -> None:
     logging.getLogger("gorgias_appkit").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         _scenario("SQLite", f"sqlite:///{Path(folder) / 'app.sqlite3'}", Path(folder))
-    base = os.environ.get("BENCH_DATABASE_URL")
+    base = support.postgres_base()
     if base:
-        from .bench_refresh import _scratch_schema
-
-        with tempfile.TemporaryDirectory() as folder, _scratch_schema(base) as url:
+        with tempfile.TemporaryDirectory() as folder, support.scratch_schema(base) as url:
             _scenario("PostgreSQL", url, Path(folder))
 
 
