@@ -10,16 +10,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from gorgias_appkit import Account
 from gorgias_appkit import Kit
 from gorgias_appkit import KitSettings
+from gorgias_appkit import Secret
+from gorgias_appkit import TokenSet
 from gorgias_appkit.store.crypto import generate_key
 from gorgias_appkit.testing import FakeClock
+
+ACME = Account("acme")
 
 CLIENT_ID = "unit-client"
 CLIENT_SECRET = "s3cr+t/with:odd%chars"
@@ -100,3 +106,18 @@ def kit(settings_values: dict[str, str], gorgias: FakeGorgias, clock: FakeClock)
     kit = Kit(KitSettings.from_mapping(settings_values), http=http, clock=clock)
     yield kit
     kit.close()
+
+
+def install(kit: Kit, clock: FakeClock, *, hours: float = 24) -> None:
+    """Store an installation of acme whose token expires in ``hours`` (no request made)."""
+    kit.store.save_install(
+        ACME,
+        tokens=TokenSet(
+            access_token=Secret("at-0"),
+            refresh_token=Secret("rt-0"),
+            expires_at=clock.now() + timedelta(hours=hours),
+            scopes=("offline",),
+        ),
+        user_id="42",
+        user_email=None,
+    )

@@ -22,10 +22,11 @@ from gorgias_appkit import TokenSet
 from gorgias_appkit.testing import FakeClock
 from gorgias_appkit.tokens.cache import TokenCache
 
+from .conftest import ACME
 from .conftest import FakeGorgias
+from .conftest import install
 from .conftest import token_body
 
-ACME = Account("acme")
 TOKEN = ("POST", "/oauth/token")
 ACCOUNT = ("GET", "/api/account")
 MAX_AGE = 10.0
@@ -40,20 +41,6 @@ def other(
     sibling = Kit(KitSettings.from_mapping(settings_values), http=http, clock=clock)
     yield sibling
     sibling.close()
-
-
-def install(kit: Kit, clock: FakeClock, *, hours: float = 24) -> None:
-    kit.store.save_install(
-        ACME,
-        tokens=TokenSet(
-            access_token=Secret("at-0"),
-            refresh_token=Secret("rt-0"),
-            expires_at=clock.now() + timedelta(hours=hours),
-            scopes=("offline",),
-        ),
-        user_id="42",
-        user_email=None,
-    )
 
 
 def accepts(

@@ -3,41 +3,24 @@ records when a refresh fails."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 import pytest
 from sqlalchemy import update
 
-from gorgias_appkit import Account
 from gorgias_appkit import InstallationUnavailable
 from gorgias_appkit import InstallStatus
 from gorgias_appkit import Kit
 from gorgias_appkit import Secret
-from gorgias_appkit import TokenSet
 from gorgias_appkit.errors import TokensUnreadable
 from gorgias_appkit.store.schema import installations
 from gorgias_appkit.testing import FakeClock
 
+from .conftest import ACME
 from .conftest import FakeGorgias
+from .conftest import install
 from .conftest import token_body
 
-ACME = Account("acme")
 TOKEN = ("POST", "/oauth/token")
-
-
-def install(kit: Kit, clock: FakeClock, *, hours: float = 24) -> None:
-    kit.store.save_install(
-        ACME,
-        tokens=TokenSet(
-            access_token=Secret("at-0"),
-            refresh_token=Secret("rt-0"),
-            expires_at=clock.now() + timedelta(hours=hours),
-            scopes=("offline",),
-        ),
-        user_id="42",
-        user_email=None,
-    )
 
 
 def test_a_fresh_token_is_served_without_a_request(
